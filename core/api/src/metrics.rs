@@ -1,0 +1,267 @@
+//! Prometheus metrics: HTTP traffic by route and status, store and process figures.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use omnigate_store::Store;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::state::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    route: String,
+    method: String,
+}
+
+/// The registry and the HTTP metric families.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<LatencyLabels, Histogram>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs .. ~26 s
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 20))
+}
+
+impl Metrics {
+    pub(crate) fn new(store: Arc<Store>) -> Metrics {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<LatencyLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "omnigate_http_requests",
+            "HTTP requests answered, by matched route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "omnigate_http_request_duration_seconds",
+            "Time to answer HTTP requests, by matched route and method",
+            latency.clone(),
+        );
+        registry.register_collector(Box::new(StoreAndProcess {
+            store,
+            started: SystemTime::now(),
+        }));
+        Metrics {
+            registry,
+            requests,
+            latency,
+        }
+    }
+
+    pub(crate) fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// Middleware counting every request under its route template (not the raw
+/// path, so ids do not explode the label space).
+pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let began = Instant::now();
+    let response = next.run(req).await;
+    let metrics = &state.inner.metrics;
+    metrics
+        .latency
+        .get_or_create(&LatencyLabels {
+            route: route.clone(),
+            method: method.clone(),
+        })
+        .observe(began.elapsed().as_secs_f64());
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status: response.status().as_u16().to_string(),
+        })
+        .inc();
+    response
+}
+
+/// Figures read at scrape time.
+struct StoreAndProcess {
+    store: Arc<Store>,
+    started: SystemTime,
+}
+
+impl std::fmt::Debug for StoreAndProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreAndProcess")
+            .field("dir", &self.store.dir())
+            .finish()
+    }
+}
+
+fn gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: f64,
+) -> Result<(), std::fmt::Error> {
+    let metric = ConstGauge::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: f64,
+) -> Result<(), std::fmt::Error> {
+    let metric = ConstCounter::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+impl Collector for StoreAndProcess {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.store.commit_stats();
+        let e = &mut encoder;
+        gauge(
+            e,
+            "omnigate_store_size_bytes",
+            "Bytes the database occupies on disk",
+            self.store.size_on_disk() as f64,
+        )?;
+        counter(
+            e,
+            "omnigate_store_flushes",
+            "Group-commit flushes completed",
+            stats.flushes as f64,
+        )?;
+        counter(
+            e,
+            "omnigate_store_durable_waits",
+            "Writes that waited for a group commit",
+            stats.durable_waits as f64,
+        )?;
+        counter(
+            e,
+            "omnigate_store_flush_seconds",
+            "Time spent flushing to disk",
+            stats.flush_micros_total as f64 / 1e6,
+        )?;
+        gauge(
+            e,
+            "omnigate_users",
+            "User accounts",
+            self.store.user_count() as f64,
+        )?;
+        gauge(
+            e,
+            "omnigate_sessions",
+            "Stored login sessions",
+            self.store.session_count() as f64,
+        )?;
+        let start = self
+            .started
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        gauge(
+            e,
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch",
+            start,
+        )?;
+        if let Some(process) = ProcessFigures::read() {
+            gauge(
+                e,
+                "process_resident_memory_bytes",
+                "Resident memory size",
+                process.rss_bytes,
+            )?;
+            gauge(
+                e,
+                "process_virtual_memory_bytes",
+                "Virtual memory size",
+                process.vm_bytes,
+            )?;
+            counter(
+                e,
+                "process_cpu_seconds",
+                "User and system CPU time",
+                process.cpu_seconds,
+            )?;
+            gauge(e, "process_threads", "OS threads", process.threads)?;
+            gauge(
+                e,
+                "process_open_fds",
+                "Open file descriptors",
+                process.open_fds,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Linux `/proc/self` figures; absent on other systems.
+struct ProcessFigures {
+    rss_bytes: f64,
+    vm_bytes: f64,
+    cpu_seconds: f64,
+    threads: f64,
+    open_fds: f64,
+}
+
+impl ProcessFigures {
+    fn read() -> Option<ProcessFigures> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let kb = |key: &str| -> Option<f64> {
+            let line = status.lines().find(|l| l.starts_with(key))?;
+            let value: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(value * 1024.0)
+        };
+        let threads = status
+            .lines()
+            .find(|l| l.starts_with("Threads:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0.0);
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the parenthesised command name; utime and stime are
+        // the 14th and 15th fields, in clock ticks (USER_HZ, 100 on Linux).
+        let after_name = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let cpu_seconds = (ticks(11) + ticks(12)) / 100.0;
+        let open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count) as f64;
+        Some(ProcessFigures {
+            rss_bytes: kb("VmRSS:")?,
+            vm_bytes: kb("VmSize:")?,
+            cpu_seconds,
+            threads,
+            open_fds,
+        })
+    }
+}

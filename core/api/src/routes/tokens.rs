@@ -1,0 +1,99 @@
+//! API tokens for integrations.
+
+use axum::Json as ResponseJson;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use omnigate_domain::{AuditAction, AuditEvent, UserId};
+use omnigate_store::tokens::NewToken;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Principal, secret};
+use crate::error::ApiError;
+use crate::extract::{ClientAddr, Json, parse_id};
+use crate::state::AppState;
+use crate::views::TokenView;
+
+/// `GET /api/v1/tokens`: every token, without secrets.
+pub(crate) async fn list(State(state): State<AppState>) -> Result<ResponseJson<Value>, ApiError> {
+    let tokens = state.inner.store.tokens()?;
+    let views: Vec<TokenView> = tokens.iter().map(TokenView::from).collect();
+    Ok(ResponseJson(json!({ "tokens": views })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateToken {
+    name: String,
+    /// The user the token acts as; the caller when absent.
+    user_id: Option<u64>,
+}
+
+/// `POST /api/v1/tokens`: the secret is in this response and nowhere else.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(request): Json<CreateToken>,
+) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(
+            omnigate_domain::ValidationError::new("name", "must have 1 to 100 characters").into(),
+        );
+    }
+    let user = match request.user_id {
+        None => principal.user.clone(),
+        Some(id) => state.inner.store.user(UserId(id))?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                format!("user_id: no user with id {id}"),
+            )
+        })?,
+    };
+    if user.disabled {
+        return Err(ApiError::conflict(
+            "user_disabled",
+            "tokens cannot act as a disabled user",
+        ));
+    }
+    let secret = format!("{}{}", secret::API_TOKEN_PREFIX, secret::random_token());
+    let token = state.inner.store.create_token(NewToken {
+        name: name.to_owned(),
+        user: user.id,
+        created_by: principal.user.id,
+        created_at: state.now(),
+        hash: secret::sha256(&secret),
+    })?;
+    state.audit(
+        &AuditEvent::new(principal.actor(), AuditAction::TokenCreated)
+            .target(format!("token:{}", token.id))
+            .source(client.label())
+            .detail(json!({ "name": token.name, "acts_as": user.email.as_str() }).to_string()),
+    )?;
+    state.durable().await?;
+    Ok((
+        StatusCode::CREATED,
+        ResponseJson(json!({ "token": TokenView::from(&token), "secret": secret })),
+    ))
+}
+
+/// `DELETE /api/v1/tokens/{id}`.
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id("token", &id)?;
+    let token = state.inner.store.delete_token(id)?;
+    state.audit(
+        &AuditEvent::new(principal.actor(), AuditAction::TokenRevoked)
+            .target(format!("token:{}", token.id))
+            .source(client.label())
+            .detail(json!({ "name": token.name }).to_string()),
+    )?;
+    state.durable().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

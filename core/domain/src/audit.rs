@@ -1,0 +1,194 @@
+//! What the audit log records: who did what, to what, from where.
+//!
+//! The chaining (each record carries the hash of the previous one) is the
+//! store's job; this module only names the events so that every caller spells
+//! them the same way and readers can filter on them.
+
+use std::fmt;
+
+use crate::user::{Email, UserId};
+
+/// The kinds of event the audit log records.
+///
+/// The string codes are part of the API (filters use them) and are stored, so
+/// they never change meaning; new events get new codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    /// A login succeeded.
+    LoginSucceeded,
+    /// A login failed: wrong password, unknown user, disabled user or lockout.
+    LoginFailed,
+    /// A session was ended by its user.
+    Logout,
+    /// A user changed their own password.
+    PasswordChanged,
+    /// An admin set a new password for a user.
+    PasswordReset,
+    /// A user account was created.
+    UserCreated,
+    /// A user's role changed.
+    UserRoleChanged,
+    /// A user's display name changed.
+    UserRenamed,
+    /// A user was disabled.
+    UserDisabled,
+    /// A disabled user was enabled again.
+    UserEnabled,
+    /// All sessions of a user were revoked.
+    SessionsRevoked,
+    /// An API token was created.
+    TokenCreated,
+    /// An API token was revoked.
+    TokenRevoked,
+    /// The effective configuration differs from the one of the previous start.
+    ConfigChanged,
+}
+
+impl AuditAction {
+    /// Every action, for documentation and filters.
+    pub const ALL: [AuditAction; 14] = [
+        AuditAction::LoginSucceeded,
+        AuditAction::LoginFailed,
+        AuditAction::Logout,
+        AuditAction::PasswordChanged,
+        AuditAction::PasswordReset,
+        AuditAction::UserCreated,
+        AuditAction::UserRoleChanged,
+        AuditAction::UserRenamed,
+        AuditAction::UserDisabled,
+        AuditAction::UserEnabled,
+        AuditAction::SessionsRevoked,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
+        AuditAction::ConfigChanged,
+    ];
+
+    /// The stored, stable code: `area.event`.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditAction::LoginSucceeded => "auth.login_succeeded",
+            AuditAction::LoginFailed => "auth.login_failed",
+            AuditAction::Logout => "auth.logout",
+            AuditAction::PasswordChanged => "auth.password_changed",
+            AuditAction::PasswordReset => "user.password_reset",
+            AuditAction::UserCreated => "user.created",
+            AuditAction::UserRoleChanged => "user.role_changed",
+            AuditAction::UserRenamed => "user.renamed",
+            AuditAction::UserDisabled => "user.disabled",
+            AuditAction::UserEnabled => "user.enabled",
+            AuditAction::SessionsRevoked => "user.sessions_revoked",
+            AuditAction::TokenCreated => "token.created",
+            AuditAction::TokenRevoked => "token.revoked",
+            AuditAction::ConfigChanged => "config.changed",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Who caused an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A logged-in user or an API token acting for one.
+    User {
+        /// The user.
+        id: UserId,
+        /// Their login name at the time, so the record reads on its own.
+        email: Email,
+    },
+    /// Someone who is not (yet) authenticated, e.g. a failed login.
+    Anonymous,
+    /// The `omnigate` command line, run by whoever has the data dir.
+    Cli,
+    /// The server itself (start-up checks, timers).
+    System,
+}
+
+impl Actor {
+    /// How the actor is shown in the log and in filters.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User { email, .. } => email.to_string(),
+            Actor::Anonymous => "anonymous".to_owned(),
+            Actor::Cli => "cli".to_owned(),
+            Actor::System => "system".to_owned(),
+        }
+    }
+
+    /// The user behind the actor, if any.
+    #[must_use]
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Actor::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// One event to append to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Who.
+    pub actor: Actor,
+    /// What.
+    pub action: AuditAction,
+    /// To what, e.g. `user:42` or the e-mail a failed login tried.
+    pub target: Option<String>,
+    /// From where: the client address, or `cli`.
+    pub source: Option<String>,
+    /// Details as a JSON object in text form (e.g. the old and new role).
+    pub detail: String,
+}
+
+impl AuditEvent {
+    /// An event with no target, source or detail yet.
+    #[must_use]
+    pub fn new(actor: Actor, action: AuditAction) -> AuditEvent {
+        AuditEvent {
+            actor,
+            action,
+            target: None,
+            source: None,
+            detail: "{}".to_owned(),
+        }
+    }
+
+    /// Names what the event was about.
+    #[must_use]
+    pub fn target(mut self, target: impl Into<String>) -> AuditEvent {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// Names where the request came from.
+    #[must_use]
+    pub fn source(mut self, source: Option<String>) -> AuditEvent {
+        self.source = source;
+        self
+    }
+
+    /// Attaches details, already rendered as a JSON object.
+    #[must_use]
+    pub fn detail(mut self, detail_json: String) -> AuditEvent {
+        self.detail = detail_json;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn action_codes_are_unique() {
+        let codes: HashSet<_> = AuditAction::ALL.iter().map(|a| a.code()).collect();
+        assert_eq!(codes.len(), AuditAction::ALL.len());
+    }
+}

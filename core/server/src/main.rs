@@ -1,0 +1,136 @@
+//! The `omnigate` binary: thin glue between the command line, the config and
+//! the library crates. `main` maps errors to exit codes; the work is in
+//! [`commands`] and [`serve`].
+
+mod commands;
+mod logging;
+mod serve;
+mod settings;
+mod systemd;
+mod tls;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// omnigate: on-prem omnichannel customer service in one binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "omnigate",
+    version,
+    about = "omnigate: on-prem omnichannel customer service in one binary",
+    long_about = None
+)]
+struct Cli {
+    /// TOML config file; without it the built-in defaults apply, overridden by
+    /// OMNIGATE_<SECTION>__<KEY> environment variables.
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTPS server until SIGTERM or SIGINT.
+    Serve,
+    /// Administer users directly in the data directory (server stopped).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Work with the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a user. The password is read from standard input when it is not
+    /// a terminal; otherwise one is generated and printed once.
+    CreateUser(CreateUserArgs),
+    /// List users.
+    ListUsers,
+}
+
+#[derive(Debug, Args)]
+struct CreateUserArgs {
+    /// Login e-mail address.
+    #[arg(long)]
+    email: String,
+    /// Name shown in the console.
+    #[arg(long)]
+    name: String,
+    /// admin, supervisor or agent.
+    #[arg(long)]
+    role: String,
+    /// Do nothing (successfully) if any user exists already; for first-start
+    /// scripts that must be safe to run twice.
+    #[arg(long)]
+    if_no_users: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print the effective values (secrets redacted).
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and name the first broken record.
+    Verify,
+}
+
+/// Exit codes, so scripts can tell failures apart.
+mod exit {
+    /// Bad configuration or usage.
+    pub const CONFIG: u8 = 2;
+    /// A runtime failure.
+    pub const FAILURE: u8 = 1;
+    /// The audit chain is broken.
+    pub const AUDIT_BROKEN: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match settings::Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("omnigate: {error}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    match cli.command {
+        Command::Serve => {
+            logging::init(&settings.logging);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("omnigate: cannot start the async runtime: {error}");
+                    return ExitCode::from(exit::FAILURE);
+                }
+            };
+            match runtime.block_on(serve::run(settings, cli.config.as_deref())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(%error, "omnigate stopped with an error");
+                    eprintln!("omnigate: {error}");
+                    ExitCode::from(exit::FAILURE)
+                }
+            }
+        }
+        Command::Config(ConfigCommand::Check) => {
+            commands::config_check(&settings, cli.config.as_deref())
+        }
+        Command::Admin(AdminCommand::CreateUser(args)) => commands::create_user(&settings, &args),
+        Command::Admin(AdminCommand::ListUsers) => commands::list_users(&settings),
+        Command::Audit(AuditCommand::Verify) => commands::audit_verify(&settings),
+    }
+}

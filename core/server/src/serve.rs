@@ -1,0 +1,334 @@
+//! `omnigate serve`: the HTTPS listener, connection handling and graceful
+//! shutdown around the API router.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use omnigate_api::AppState;
+use omnigate_domain::{Actor, AuditAction, AuditEvent, SystemClock};
+use omnigate_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::settings::Settings;
+use crate::{systemd, tls};
+
+/// Runs the server until SIGTERM or SIGINT, then shuts down gracefully.
+pub async fn run(settings: Settings, config_file: Option<&std::path::Path>) -> Result<(), String> {
+    let started = Instant::now();
+    let data_dir = settings.storage.data_dir.clone();
+    let store =
+        Store::open_with(&data_dir, &settings.store_options()).map_err(|e| e.to_string())?;
+    record_config_change(&store, &settings).await?;
+    let tls = tls::load(&settings.server.tls, &data_dir, settings.server.listen)
+        .map_err(|e| e.to_string())?;
+    let state = AppState::new(
+        Arc::clone(&store),
+        Arc::new(SystemClock),
+        settings.api_config(),
+    );
+    let app = omnigate_api::router(state.clone());
+
+    let listener = TcpListener::bind(settings.server.listen)
+        .await
+        .map_err(|e| {
+            format!(
+                "server.listen: cannot listen on {}: {e}",
+                settings.server.listen
+            )
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("server.listen: {e}"))?;
+    tracing::info!(
+        addr = %addr,
+        url = %format!("https://{}/", display_host(addr)),
+        tls_fingerprint_sha256 = %tls.fingerprint,
+        tls_cert = %tls.cert_path.display(),
+        self_signed = tls.self_signed,
+        data_dir = %data_dir.display(),
+        config = %config_file.map_or_else(|| "(defaults)".to_owned(), |p| p.display().to_string()),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "listening"
+    );
+    systemd::notify("READY=1");
+
+    let purge = tokio::spawn(purge_sessions(
+        state.clone(),
+        settings.api_config().session_idle_timeout,
+    ));
+    let limits = Limits {
+        header_timeout: Duration::from_secs(settings.server.header_timeout_secs),
+        connections: Arc::new(Semaphore::new(settings.server.max_connections)),
+    };
+    let graceful = GracefulShutdown::new();
+    accept_loop(
+        &listener,
+        &TlsAcceptor::from(tls.config),
+        &app,
+        &limits,
+        &graceful,
+        shutdown_signal(),
+    )
+    .await;
+
+    systemd::notify("STOPPING=1");
+    state.stop_accepting();
+    drop(listener);
+    purge.abort();
+    let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    tracing::info!(
+        open_connections = graceful.count(),
+        "shutting down: finishing in-flight requests"
+    );
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "some connections did not finish in time and were dropped"
+        );
+    }
+    store
+        .flush_blocking()
+        .map_err(|e| format!("final flush failed: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn display_host(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}
+
+struct Limits {
+    header_timeout: Duration,
+    connections: Arc<Semaphore>,
+}
+
+async fn accept_loop(
+    listener: &TcpListener,
+    acceptor: &TlsAcceptor,
+    app: &Router,
+    limits: &Limits,
+    graceful: &GracefulShutdown,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        // Wait for a free connection slot before accepting, so excess
+        // clients queue in the kernel's backlog instead of in our memory.
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => return,
+            permit = Arc::clone(&limits.connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let (tcp, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let watcher = graceful.watcher();
+        let header_timeout = limits.header_timeout;
+        tokio::spawn(async move {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(error)) => {
+                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                let app = app.clone();
+                async move {
+                    Ok::<_, Infallible>(
+                        app.oneshot(req)
+                            .await
+                            .unwrap_or_else(|never| match never {}),
+                    )
+                }
+            });
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(64 * 1024);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(256)
+                .keep_alive_interval(Duration::from_secs(30))
+                .keep_alive_timeout(Duration::from_secs(20));
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            if let Err(error) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Deletes expired sessions every ten minutes so the tree does not grow
+/// with every login forever.
+async fn purge_sessions(state: AppState, idle: Duration) {
+    let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let store = Arc::clone(state.store());
+        let now = omnigate_domain::Clock::now(&SystemClock);
+        match tokio::task::spawn_blocking(move || store.purge_expired_sessions(now, idle_ms)).await
+        {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(sessions = n, "purged expired sessions"),
+            Ok(Err(error)) => tracing::warn!(%error, "purging expired sessions failed"),
+            Err(error) => tracing::warn!(%error, "session purge task failed"),
+        }
+    }
+}
+
+const CONFIG_META_KEY: &str = "effective_config";
+
+/// Compares the effective config with the previous start's and records a
+/// `config.changed` audit event naming the keys that differ.
+async fn record_config_change(store: &Store, settings: &Settings) -> Result<(), String> {
+    let current = settings.to_redacted_toml().map_err(|e| e.to_string())?;
+    let previous = store
+        .meta_get(CONFIG_META_KEY)
+        .map_err(|e| e.to_string())?
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    if previous.as_deref() == Some(current.as_str()) {
+        return Ok(());
+    }
+    let changed = changed_keys(previous.as_deref().unwrap_or(""), &current);
+    let detail = serde_json::json!({ "first_start": previous.is_none(), "changed_keys": changed });
+    let event = AuditEvent::new(Actor::System, AuditAction::ConfigChanged)
+        .target("config")
+        .detail(detail.to_string());
+    let now = omnigate_domain::Clock::now(&SystemClock);
+    store.append_audit(&event, now).map_err(|e| e.to_string())?;
+    store
+        .meta_put(CONFIG_META_KEY, current.as_bytes())
+        .map_err(|e| e.to_string())?;
+    store.durable().await.map_err(|e| e.to_string())
+}
+
+/// Dotted keys whose values differ between two TOML documents.
+fn changed_keys(before: &str, after: &str) -> Vec<String> {
+    fn flatten(
+        prefix: &str,
+        value: &toml::Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        match value {
+            toml::Value::Table(table) => {
+                for (key, inner) in table {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    flatten(&path, inner, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_owned(), other.to_string());
+            }
+        }
+    }
+    let parse = |text: &str| {
+        let mut out = std::collections::BTreeMap::new();
+        if let Ok(value) = text.parse::<toml::Value>() {
+            flatten("", &value, &mut out);
+        }
+        out
+    };
+    let (before, after) = (parse(before), parse(after));
+    let mut keys: Vec<String> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .chain(before.keys().filter(|k| !after.contains_key(*k)).cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_keys;
+
+    #[test]
+    fn changed_keys_lists_added_removed_and_modified_keys() {
+        let before = "[server]\nlisten = \"a\"\nx = 1\n[storage]\ndata_dir = \"d\"\n";
+        let after =
+            "[server]\nlisten = \"b\"\n[storage]\ndata_dir = \"d\"\n[auth]\nlockout_secs = 1\n";
+        assert_eq!(
+            changed_keys(before, after),
+            vec!["auth.lockout_secs", "server.listen", "server.x"]
+        );
+    }
+}

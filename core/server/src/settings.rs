@@ -1,0 +1,545 @@
+//! The configuration: built-in defaults, then the TOML file, then
+//! `OMNIGATE_<SECTION>__<KEY>` environment variables.
+//!
+//! Every key has a default that works on a developer machine, so no file is
+//! needed to start. Unknown keys and bad values are refused with the key, where
+//! it came from (file or environment) and what is wrong: a typo in a config
+//! file must never be silently ignored on a server that regulated businesses
+//! run.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use omnigate_api::ApiConfig;
+use omnigate_domain::{PasswordPolicy, ThrottlePolicy};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables that override config keys.
+pub const ENV_PREFIX: &str = "OMNIGATE";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// HTTPS listener.
+    pub server: ServerSettings,
+    /// Where data lives.
+    pub storage: StorageSettings,
+    /// Plugins.
+    pub plugins: PluginSettings,
+    /// Logins and sessions.
+    pub auth: AuthSettings,
+    /// Logs.
+    pub logging: LoggingSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address and port for HTTPS, e.g. `0.0.0.0:443`.
+    pub listen: SocketAddr,
+    /// Certificate and key.
+    pub tls: TlsSettings,
+    /// Largest request body accepted.
+    pub request_body_limit_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout_secs: u64,
+    /// Time allowed for a TLS handshake and for a request's headers; an
+    /// HTTP/1.1 connection idle between requests for this long is closed.
+    pub header_timeout_secs: u64,
+    /// Most connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Longest graceful shutdown waits for in-flight requests.
+    pub shutdown_grace_secs: u64,
+}
+
+/// `[server.tls]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM certificate chain; absent = a self-signed certificate in the data dir.
+    pub cert: Option<PathBuf>,
+    /// PEM private key for `cert`.
+    pub key: Option<PathBuf>,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// The data directory (database, certificates, attachments).
+    pub data_dir: PathBuf,
+    /// Upper bound of the database's in-memory page cache.
+    pub cache_capacity_bytes: u64,
+}
+
+/// `[plugins]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginSettings {
+    /// Directory the plugin host loads `.wasm` components from.
+    pub dir: PathBuf,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Absolute lifetime of a login session.
+    pub session_ttl_secs: u64,
+    /// A session unused for this long ends.
+    pub session_idle_timeout_secs: u64,
+    /// Fewest characters in a password.
+    pub min_password_length: usize,
+    /// Failed logins per account within the window before a lockout.
+    pub max_failures_per_account: u32,
+    /// Failed logins per client address within the window before a lockout.
+    pub max_failures_per_address: u32,
+    /// How far back failed logins count.
+    pub failure_window_secs: u64,
+    /// How long a lockout lasts.
+    pub lockout_secs: u64,
+}
+
+/// `[logging]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingSettings {
+    /// `text` (human-readable) or `json` (one object per line).
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,omnigate_store=debug`.
+    pub level: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Plain text, coloured only on a terminal.
+    Text,
+    /// JSON lines, for journald and log shippers.
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            server: ServerSettings::default(),
+            storage: StorageSettings {
+                data_dir: PathBuf::from("./data"),
+                cache_capacity_bytes: omnigate_store::StoreOptions::default().cache_capacity_bytes,
+            },
+            plugins: PluginSettings {
+                dir: PathBuf::from("./data/plugins"),
+            },
+            auth: AuthSettings::default(),
+            logging: LoggingSettings {
+                format: LogFormat::Text,
+                level: "info".into(),
+            },
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> ServerSettings {
+        ServerSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            tls: TlsSettings::default(),
+            request_body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            header_timeout_secs: 15,
+            max_connections: 20_000,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+impl Default for StorageSettings {
+    fn default() -> StorageSettings {
+        Settings::default().storage
+    }
+}
+
+impl Default for PluginSettings {
+    fn default() -> PluginSettings {
+        Settings::default().plugins
+    }
+}
+
+impl Default for LoggingSettings {
+    fn default() -> LoggingSettings {
+        Settings::default().logging
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> AuthSettings {
+        let api = ApiConfig::default();
+        AuthSettings {
+            session_ttl_secs: api.session_ttl.as_secs(),
+            session_idle_timeout_secs: api.session_idle_timeout.as_secs(),
+            min_password_length: api.password_policy.min_chars,
+            max_failures_per_account: api.account_throttle.max_failures,
+            max_failures_per_address: api.address_throttle.max_failures,
+            failure_window_secs: api.account_throttle.window.as_secs(),
+            lockout_secs: api.account_throttle.lockout.as_secs(),
+        }
+    }
+}
+
+/// A configuration that cannot be used, with the key and source at fault.
+#[derive(Debug)]
+pub struct SettingsError(String);
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl Settings {
+    /// Loads defaults, then `file` (which must exist when given), then the
+    /// environment, and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        Settings::load_with_env(file, None)
+    }
+
+    /// As [`Settings::load`], with the environment given explicitly (tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: Option<config::Map<String, String>>,
+    ) -> Result<Settings, SettingsError> {
+        let defaults = Config::try_from(&Settings::default())
+            .map_err(|e| SettingsError(format!("built-in defaults: {e}")))?;
+        let mut builder = Config::builder().add_source(defaults);
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError(format!(
+                    "config file {} does not exist or is not a file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(env.clone()),
+        );
+        let env_keys: Vec<String> = match &env {
+            Some(map) => map.keys().cloned().collect(),
+            None => std::env::vars_os()
+                .filter_map(|(k, _)| k.into_string().ok())
+                .collect(),
+        };
+        let describe = |e: config::ConfigError| describe(&e, file, &env_keys);
+        let merged = builder.build().map_err(describe)?;
+        let settings: Settings = merged.try_deserialize().map_err(describe)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let positive = [
+            (
+                "server.request_body_limit_bytes",
+                self.server.request_body_limit_bytes as u64,
+            ),
+            (
+                "server.request_timeout_secs",
+                self.server.request_timeout_secs,
+            ),
+            (
+                "server.header_timeout_secs",
+                self.server.header_timeout_secs,
+            ),
+            ("server.max_connections", self.server.max_connections as u64),
+            ("auth.session_ttl_secs", self.auth.session_ttl_secs),
+            (
+                "auth.session_idle_timeout_secs",
+                self.auth.session_idle_timeout_secs,
+            ),
+            (
+                "auth.max_failures_per_account",
+                u64::from(self.auth.max_failures_per_account),
+            ),
+            (
+                "auth.max_failures_per_address",
+                u64::from(self.auth.max_failures_per_address),
+            ),
+            ("auth.failure_window_secs", self.auth.failure_window_secs),
+            ("auth.lockout_secs", self.auth.lockout_secs),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(SettingsError(format!("{key}: must be greater than 0")));
+        }
+        if self.auth.min_password_length < 8 {
+            return Err(SettingsError(
+                "auth.min_password_length: must be at least 8".into(),
+            ));
+        }
+        match (&self.server.tls.cert, &self.server.tls.key) {
+            (Some(_), None) => {
+                return Err(SettingsError(
+                    "server.tls.key: is required when server.tls.cert is set".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(SettingsError(
+                    "server.tls.cert: is required when server.tls.key is set".into(),
+                ));
+            }
+            _ => {}
+        }
+        if self.storage.data_dir.as_os_str().is_empty() {
+            return Err(SettingsError("storage.data_dir: must not be empty".into()));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.logging.level)
+            .map_err(|e| SettingsError(format!("logging.level: {e}")))?;
+        Ok(())
+    }
+
+    /// How to open the store.
+    #[must_use]
+    pub fn store_options(&self) -> omnigate_store::StoreOptions {
+        omnigate_store::StoreOptions {
+            cache_capacity_bytes: self.storage.cache_capacity_bytes,
+        }
+    }
+
+    /// What the API layer needs.
+    #[must_use]
+    pub fn api_config(&self) -> ApiConfig {
+        let throttle = |max_failures| ThrottlePolicy {
+            max_failures,
+            window: Duration::from_secs(self.auth.failure_window_secs),
+            lockout: Duration::from_secs(self.auth.lockout_secs),
+        };
+        ApiConfig {
+            session_ttl: Duration::from_secs(self.auth.session_ttl_secs),
+            session_idle_timeout: Duration::from_secs(self.auth.session_idle_timeout_secs),
+            password_policy: PasswordPolicy {
+                min_chars: self.auth.min_password_length,
+            },
+            account_throttle: throttle(self.auth.max_failures_per_account),
+            address_throttle: throttle(self.auth.max_failures_per_address),
+            body_limit_bytes: self.server.request_body_limit_bytes,
+            request_timeout: Duration::from_secs(self.server.request_timeout_secs),
+        }
+    }
+
+    /// The effective configuration as TOML, secrets replaced by `<redacted>`.
+    pub fn to_redacted_toml(&self) -> Result<String, SettingsError> {
+        let mut value = toml::Value::try_from(self)
+            .map_err(|e| SettingsError(format!("rendering the config: {e}")))?;
+        redact(&mut value);
+        toml::to_string_pretty(&value)
+            .map_err(|e| SettingsError(format!("rendering the config: {e}")))
+    }
+}
+
+/// Key names whose values are secrets. Later sections (webhook secrets,
+/// plugin credentials) are covered by name without further changes here.
+fn is_secret_key(key: &str) -> bool {
+    const MARKERS: [&str; 6] = [
+        "secret",
+        "password",
+        "passphrase",
+        "token",
+        "api_key",
+        "private_key",
+    ];
+    let key = key.to_ascii_lowercase();
+    MARKERS
+        .iter()
+        .any(|m| key == *m || key.ends_with(&format!("_{m}")))
+}
+
+fn redact(value: &mut toml::Value) {
+    if let toml::Value::Table(table) = value {
+        for (key, inner) in table.iter_mut() {
+            if is_secret_key(key) && !inner.is_table() {
+                *inner = toml::Value::String("<redacted>".into());
+            } else {
+                redact(inner);
+            }
+        }
+    }
+}
+
+/// Turns the config crate's error into one sentence that names the key, the
+/// source and the problem.
+fn describe(
+    error: &config::ConfigError,
+    file: Option<&Path>,
+    env_keys: &[String],
+) -> SettingsError {
+    let text = error.to_string();
+    // serde reports an unknown key as "unknown field `x`, expected one of
+    // ... for key `section`"; say `section.x` and where it came from.
+    if let Some((field, rest)) = text
+        .strip_prefix("unknown field `")
+        .and_then(|t| t.split_once('`'))
+    {
+        let section = rest
+            .rsplit_once("for key `")
+            .and_then(|(_, k)| k.strip_suffix('`'))
+            .filter(|k| !k.is_empty());
+        let key = section.map_or_else(|| field.to_owned(), |s| format!("{s}.{field}"));
+        let var = format!("{ENV_PREFIX}_{}", key.replace('.', "__")).to_ascii_uppercase();
+        let origin = if env_keys.iter().any(|k| k.eq_ignore_ascii_case(&var)) {
+            format!("environment variable {var}")
+        } else {
+            file.map_or_else(
+                || "the configuration".to_owned(),
+                |p| format!("config file {}", p.display()),
+            )
+        };
+        let expected = rest
+            .split_once("expected ")
+            .map(|(_, e)| e.split(" for key").next().unwrap_or(e))
+            .unwrap_or("a known key");
+        return SettingsError(format!(
+            "invalid configuration: unknown key `{key}` in {origin} (expected {expected})"
+        ));
+    }
+    let source_hint = if text.contains("environment")
+        || file.is_some_and(|p| text.contains(&p.display().to_string()))
+    {
+        String::new()
+    } else {
+        match file {
+            Some(path) => format!(
+                " (in config file {} or a {ENV_PREFIX}_* environment variable)",
+                path.display()
+            ),
+            None => format!(" (in a {ENV_PREFIX}_* environment variable)"),
+        }
+    };
+    SettingsError(format!("invalid configuration: {text}{source_hint}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<config::Map<String, String>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn no_file_gives_the_development_defaults() {
+        let settings = Settings::load_with_env(None, env(&[])).unwrap();
+        assert_eq!(settings, Settings::default());
+        assert_eq!(settings.server.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(settings.storage.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        let f = file("[server]\nlisten = \"0.0.0.0:9000\"\n[storage]\ndata_dir = \"/srv/og\"\n");
+        let settings = Settings::load_with_env(
+            Some(f.path()),
+            env(&[
+                ("OMNIGATE_SERVER__LISTEN", "127.0.0.1:7000"),
+                ("OMNIGATE_AUTH__LOCKOUT_SECS", "60"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(settings.storage.data_dir, PathBuf::from("/srv/og"));
+        assert_eq!(settings.auth.lockout_secs, 60);
+    }
+
+    #[test]
+    fn nested_keys_work_from_the_environment() {
+        let settings = Settings::load_with_env(
+            None,
+            env(&[
+                ("OMNIGATE_SERVER__TLS__CERT", "/c.pem"),
+                ("OMNIGATE_SERVER__TLS__KEY", "/k.pem"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.tls.cert, Some(PathBuf::from("/c.pem")));
+    }
+
+    fn load_err(toml: &str, vars: &[(&str, &str)]) -> String {
+        let f = file(toml);
+        Settings::load_with_env(Some(f.path()), env(vars))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let message = load_err("[server]\nlisen = \"0.0.0.0:1\"\n", &[]);
+        assert!(
+            message.contains("server.lisen") && message.contains(".toml"),
+            "{message}"
+        );
+        let message = load_err("[sever]\nlisten = \"0.0.0.0:1\"\n", &[]);
+        assert!(message.contains("`sever`"), "{message}");
+        let message = load_err("", &[("OMNIGATE_SERVER__LISTN", "x")]);
+        assert!(message.contains("OMNIGATE_SERVER__LISTN"), "{message}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let message = load_err("[server]\nlisten = \"not an address\"\n", &[]);
+        assert!(message.contains("server.listen"), "{message}");
+        let message = load_err("[auth]\nlockout_secs = \"soon\"\n", &[]);
+        assert!(message.contains("auth.lockout_secs"), "{message}");
+        let message = load_err("[auth]\nlockout_secs = 0\n", &[]);
+        assert!(message.contains("auth.lockout_secs"), "{message}");
+        let message = load_err("[logging]\nformat = \"xml\"\n", &[]);
+        assert!(message.contains("logging.format"), "{message}");
+        let message = load_err("[server.tls]\ncert = \"/c.pem\"\n", &[]);
+        assert!(message.contains("server.tls.key"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let message =
+            Settings::load_with_env(Some(Path::new("/nonexistent/omnigate.toml")), env(&[]))
+                .unwrap_err()
+                .to_string();
+        assert!(message.contains("/nonexistent/omnigate.toml"), "{message}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_by_key_name() {
+        let mut value: toml::Value = toml::from_str(
+            "[channel]\nwebhook_secret = \"s3cret\"\nname = \"wa\"\n[x]\npassword = \"p\"\n",
+        )
+        .unwrap();
+        redact(&mut value);
+        let text = value.to_string();
+        assert!(
+            !text.contains("s3cret") && !text.contains("\"p\""),
+            "{text}"
+        );
+        assert!(text.contains("wa"), "{text}");
+    }
+}

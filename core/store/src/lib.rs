@@ -1,0 +1,327 @@
+//! omnigate's embedded storage on sled.
+//!
+//! The store owns the data directory: it takes an exclusive lock on it, opens
+//! sled, runs schema migrations, and exposes typed operations (users, sessions,
+//! API tokens, the audit chain). Records on disk are this crate's own
+//! versioned encodings (see [`record`]), never the domain types, so the domain
+//! can change without rewriting stored data by accident.
+//!
+//! Durability: sled writes land in memory first. Anything acknowledged to a
+//! client must first `await` [`Store::durable`], which joins the next group
+//! commit (see [`commit`]): one background flusher calls `flush()` back to
+//! back and every writer waits for the first flush that started after its
+//! write.
+
+pub mod audit;
+pub mod commit;
+mod lock;
+pub mod record;
+mod schema;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use audit::{AuditEntry, AuditFilter, ChainBreak, ChainReport};
+pub use commit::CommitStats;
+pub use sessions::SessionRecord;
+pub use tokens::TokenRecord;
+pub use users::{NewUser, UserUpdate};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the data directory.
+    #[error(
+        "data directory {dir} is in use by another omnigate process{pid}; stop it or set storage.data_dir to another directory",
+        pid = match .pid { Some(pid) => format!(" (pid {pid})"), None => String::new() }
+    )]
+    Locked {
+        /// The data directory.
+        dir: PathBuf,
+        /// The holder's process id, when it could be read.
+        pid: Option<u32>,
+    },
+    /// The data was written by a newer omnigate that this binary cannot read.
+    #[error(
+        "data directory was written by a newer omnigate (schema version {found}); this binary understands up to version {supported}"
+    )]
+    SchemaTooNew {
+        /// Version found on disk.
+        found: u32,
+        /// Highest version this binary knows.
+        supported: u32,
+    },
+    /// A unique value (e-mail address) is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// The record asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A record failed validation on its way to or from disk.
+    #[error("invalid {kind} record: {reason}")]
+    InvalidRecord {
+        /// Which kind of record.
+        kind: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// sled reported an error.
+    #[error("storage engine error: {0}")]
+    Sled(#[from] sled::Error),
+    /// A filesystem operation on the data directory failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The group-commit flush failed, so the write is not known to be durable.
+    #[error("flushing to disk failed: {0}")]
+    Flush(String),
+}
+
+impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
+    fn from(err: sled::transaction::TransactionError<StoreError>) -> StoreError {
+        match err {
+            sled::transaction::TransactionError::Abort(inner) => inner,
+            sled::transaction::TransactionError::Storage(inner) => StoreError::Sled(inner),
+        }
+    }
+}
+
+/// Tuning for [`Store::open_with`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Upper bound of sled's page cache. sled's own default is 1 GiB; an
+    /// appliance sharing a small machine wants a deliberate figure.
+    pub cache_capacity_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            cache_capacity_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+const ID_COUNTER_KEY: &str = "id_counter";
+
+/// The opened data directory. Cheap to share behind an `Arc`.
+pub struct Store {
+    db: sled::Db,
+    trees: Trees,
+    commit: commit::GroupCommit,
+    /// Serialises audit appends so each record chains to its predecessor.
+    audit_append: Mutex<()>,
+    dir: PathBuf,
+    _lock: lock::DataDirLock,
+}
+
+struct Trees {
+    meta: sled::Tree,
+    users: sled::Tree,
+    users_by_email: sled::Tree,
+    sessions: sled::Tree,
+    tokens: sled::Tree,
+    tokens_by_hash: sled::Tree,
+    audit: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the data directory with default options.
+    pub fn open(dir: &Path) -> Result<Arc<Store>, StoreError> {
+        Store::open_with(dir, &StoreOptions::default())
+    }
+
+    /// Opens (creating if needed) the data directory, locks it and migrates it.
+    pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Arc<Store>, StoreError> {
+        create_private_dir(dir)?;
+        let lock = lock::DataDirLock::acquire(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .mode(sled::Mode::HighThroughput)
+            .cache_capacity(options.cache_capacity_bytes)
+            .open()?;
+        let trees = Trees {
+            meta: db.open_tree("meta")?,
+            users: db.open_tree("users")?,
+            users_by_email: db.open_tree("users_by_email")?,
+            sessions: db.open_tree("sessions")?,
+            tokens: db.open_tree("tokens")?,
+            tokens_by_hash: db.open_tree("tokens_by_hash")?,
+            audit: db.open_tree("audit")?,
+        };
+        schema::migrate(&db, &trees.meta)?;
+        let commit = commit::GroupCommit::start(db.clone());
+        Ok(Arc::new(Store {
+            db,
+            trees,
+            commit,
+            audit_append: Mutex::new(()),
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        }))
+    }
+
+    /// Waits until every write made before this call is on disk.
+    ///
+    /// Call it after writing and before acknowledging; concurrent callers share
+    /// one flush.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        self.commit.durable().await
+    }
+
+    /// Flushes synchronously; for the CLI and shutdown, not for request paths.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Figures about group commit, for `/metrics`.
+    #[must_use]
+    pub fn commit_stats(&self) -> CommitStats {
+        self.commit.stats()
+    }
+
+    /// Whether the store can take writes (the flusher is running).
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.commit.is_running()
+    }
+
+    /// Bytes the database occupies on disk, for `/metrics`.
+    #[must_use]
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// The data directory this store owns.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads a value from the meta tree (small settings the server keeps).
+    pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.trees.meta.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Writes a value to the meta tree. Call [`Store::durable`] to persist it.
+    pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.trees.meta.insert(key, value)?;
+        Ok(())
+    }
+
+    /// A fresh id, unique for the lifetime of the data directory: 1, 2, 3...
+    ///
+    /// A counter in the meta tree rather than sled's `generate_id`, which
+    /// jumps by a million after every restart and makes ids unreadable.
+    /// It is flushed with the record that uses it.
+    pub(crate) fn next_id(&self) -> Result<u64, StoreError> {
+        let bumped = self.trees.meta.update_and_fetch(ID_COUNTER_KEY, |old| {
+            let last = old
+                .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+                .map_or(0, u64::from_be_bytes);
+            Some(last.saturating_add(1).to_be_bytes().to_vec())
+        })?;
+        let bytes = bumped.ok_or_else(|| StoreError::InvalidRecord {
+            kind: "id counter",
+            reason: "missing after update".into(),
+        })?;
+        record::key_id(&bytes)
+    }
+}
+
+/// Creates `dir` (and parents) readable only by the service user.
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let io = |context: String| move |source| StoreError::Io { context, source };
+    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(io(format!("restricting permissions of {}", dir.display())))?;
+    }
+    Ok(())
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.commit.stop();
+        if let Err(error) = self.db.flush() {
+            tracing::error!(%error, "final flush of the store failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn temp_store() -> (tempfile::TempDir, Arc<Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_dir_is_refused_with_the_pid() {
+        let (dir, _store) = temp_store();
+        let Err(err) = Store::open(dir.path()) else {
+            panic!("second open succeeded");
+        };
+        let message = err.to_string();
+        assert!(
+            message.contains("in use by another omnigate process"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&std::process::id().to_string()),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.meta_put("k", b"v").unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.meta_get("k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_serves_many_concurrent_writers_with_few_flushes() {
+        let (_dir, store) = temp_store();
+        let writers = 256;
+        let mut tasks = Vec::new();
+        for i in 0..writers {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                store.meta_put(&format!("w{i}"), &[7u8; 1024]).unwrap();
+                store.durable().await.unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let stats = store.commit_stats();
+        assert_eq!(stats.durable_waits, writers);
+        assert!(
+            stats.flushes < writers,
+            "{} flushes for {writers} writers: no grouping",
+            stats.flushes
+        );
+        for i in 0..writers {
+            assert!(store.meta_get(&format!("w{i}")).unwrap().is_some());
+        }
+    }
+}
