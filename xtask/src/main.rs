@@ -1,1 +1,44 @@
-fn main() {}
+//! omnigate's build automation (`cargo xtask <command>`), in Rust so it runs
+//! wherever cargo does. Standard library only: it must build in seconds on a
+//! fresh machine.
+//!
+//! - `run`: build and start the server with development defaults, creating a
+//!   first admin on an empty data directory and printing its password once.
+//! - `test`: everything CI checks: formatting, clippy with warnings denied,
+//!   every test of the workspace.
+//! - `bench`: the HTTPS throughput, idle memory and start-up figures of
+//!   docs/benchmarks.md, beside a bare hyper+rustls baseline.
+
+mod bench;
+mod run;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "run" => run::run(rest),
+        "test" => test::run(rest),
+        "bench" => bench::run(rest),
+        "help" | "--help" | "-h" => {
+            println!(
+                "cargo xtask <command>\n\n  run [--release] [-- SERVE ARGS]  start omnigate with dev defaults (first admin created on an empty ./data)\n  test                             fmt check, clippy -D warnings, all tests\n  bench [--runs N] [--secs S]      HTTPS req/s vs a bare hyper+rustls baseline, idle RSS, start-up time"
+            );
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`; try `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

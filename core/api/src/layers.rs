@@ -103,3 +103,44 @@ async fn json_errors(req: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(error::body(code, message)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use omnigate_domain::SystemClock;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::state::ApiConfig;
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_json_500_with_security_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = omnigate_store::Store::open(dir.path()).unwrap();
+        let state = AppState::new(store, Arc::new(SystemClock), ApiConfig::default());
+        let boom: Router = Router::new().route(
+            "/boom",
+            get(|| async {
+                let input: Option<&'static str> = None;
+                input.expect("handler bug")
+            }),
+        );
+        let app = wrap(boom, &state);
+        let response = app
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"]["code"], "internal");
+        assert!(!String::from_utf8_lossy(&body).contains("handler bug"));
+    }
+}

@@ -65,7 +65,7 @@ pub(crate) fn create_user(settings: &Settings, args: &CreateUserArgs) -> ExitCod
         return ExitCode::SUCCESS;
     }
     let stdin = std::io::stdin();
-    let (password, generated) = if stdin.is_terminal() {
+    let (password, generated) = if args.generate_password || stdin.is_terminal() {
         (secret::generated_password(), true)
     } else {
         let mut text = String::new();

@@ -71,6 +71,10 @@ struct CreateUserArgs {
     /// scripts that must be safe to run twice.
     #[arg(long)]
     if_no_users: bool,
+    /// Generate a password and print it once, even when standard input is not
+    /// a terminal (for first-start scripts).
+    #[arg(long)]
+    generate_password: bool,
 }
 
 #[derive(Debug, Subcommand)]

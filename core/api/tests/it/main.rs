@@ -1,0 +1,142 @@
+//! Router-level tests of the time-dependent rules, on an injected clock: the
+//! router is driven with `oneshot` requests, no socket, no sleeping.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use omnigate_api::auth::password::hash_password_blocking;
+use omnigate_api::{ApiConfig, AppState};
+use omnigate_domain::{DisplayName, Email, ManualClock, Role, Timestamp};
+use omnigate_store::{NewUser, Store};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const EMAIL: &str = "agent@example.com";
+const PASSWORD: &str = "a long enough password";
+
+struct World {
+    _dir: tempfile::TempDir,
+    clock: ManualClock,
+    app: Router,
+}
+
+fn world(config: ApiConfig) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let clock = ManualClock::starting_at(Timestamp(1_795_619_005_000));
+    store
+        .create_user(NewUser {
+            email: Email::parse(EMAIL).unwrap(),
+            display_name: DisplayName::parse("Agent").unwrap(),
+            role: Role::Agent,
+            password_hash: hash_password_blocking(PASSWORD).unwrap(),
+            created_at: Timestamp(0),
+        })
+        .unwrap();
+    let state = AppState::new(store, Arc::new(clock.clone()), config);
+    World {
+        _dir: dir,
+        clock,
+        app: omnigate_api::router(state),
+    }
+}
+
+impl World {
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers)
+    }
+
+    async fn login(&self, password: &str) -> (StatusCode, Value, Option<String>) {
+        let request = Request::post("/api/v1/auth/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "email": EMAIL, "password": password }).to_string()))
+            .unwrap();
+        let (status, body, headers) = self.send(request).await;
+        let cookie = headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        (status, body, cookie)
+    }
+
+    async fn me(&self, cookie: &str) -> StatusCode {
+        let request = Request::get("/api/v1/me")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await.0
+    }
+}
+
+fn config() -> ApiConfig {
+    ApiConfig {
+        session_ttl: Duration::from_secs(8 * 3600),
+        session_idle_timeout: Duration::from_secs(3600),
+        ..ApiConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_expiry_even_when_used() {
+    let w = world(config());
+    let (status, _, cookie) = w.login(PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = cookie.unwrap();
+    // Used every 50 minutes, it never idles out...
+    for _ in 0..9 {
+        w.clock.advance(Duration::from_secs(50 * 60));
+        assert_eq!(w.me(&cookie).await, StatusCode::OK);
+    }
+    // ...but 8 hours after login it is over.
+    w.clock.advance(Duration::from_secs(30 * 60));
+    assert_eq!(w.me(&cookie).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_unused_session_ends_after_the_idle_timeout() {
+    let w = world(config());
+    let (_, _, cookie) = w.login(PASSWORD).await;
+    let cookie = cookie.unwrap();
+    w.clock.advance(Duration::from_secs(59 * 60));
+    assert_eq!(w.me(&cookie).await, StatusCode::OK);
+    w.clock.advance(Duration::from_secs(3600));
+    assert_eq!(w.me(&cookie).await, StatusCode::UNAUTHORIZED);
+    // And it stays ended.
+    assert_eq!(w.me(&cookie).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_lockout_ends_after_its_duration() {
+    let w = world(ApiConfig::default());
+    for _ in 0..4 {
+        assert_eq!(w.login("wrong password").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body, _) = w.login("wrong password").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+    w.clock.advance(Duration::from_secs(14 * 60));
+    assert_eq!(w.login(PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+    w.clock.advance(Duration::from_secs(60));
+    assert_eq!(w.login(PASSWORD).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn failures_spread_beyond_the_window_do_not_lock() {
+    let w = world(ApiConfig::default());
+    for _ in 0..10 {
+        assert_eq!(w.login("wrong password").await.0, StatusCode::UNAUTHORIZED);
+        w.clock.advance(Duration::from_secs(5 * 60));
+    }
+    assert_eq!(w.login(PASSWORD).await.0, StatusCode::OK);
+}

@@ -1,0 +1,84 @@
+//! The command line: config check, user creation, exit codes.
+
+use crate::harness::{omnigate, run_cli};
+
+#[test]
+fn version_and_help_list_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = omnigate(dir.path()).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("omnigate "));
+    let out = omnigate(dir.path()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for command in ["serve", "admin", "config", "audit"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
+
+#[test]
+fn config_check_prints_the_effective_config_and_refuses_errors_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_cli(dir.path(), &["config", "check"], "");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("listen = \"127.0.0.1:0\""), "{text}");
+
+    let file = dir.path().join("omnigate.toml");
+    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9443\"\nbody_limit = 5\n").unwrap();
+    let out = run_cli(dir.path(), &["--config", file.to_str().unwrap(), "config", "check"], "");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.body_limit") && stderr.contains("omnigate.toml"), "{stderr}");
+
+    let out = omnigate(dir.path())
+        .env("OMNIGATE_SERVER__LISTEN", "nowhere")
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.listen"), "{stderr}");
+
+    // serve refuses the same way, before touching anything.
+    let out = omnigate(dir.path())
+        .env("OMNIGATE_AUTH__LOCKOUT_SECS", "0")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("auth.lockout_secs"));
+}
+
+#[test]
+fn create_user_reads_the_password_from_stdin_and_validates_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["admin", "create-user", "--email", "Boss@Example.com", "--name", "Boss", "--role", "admin"];
+    let out = run_cli(dir.path(), &args, "short\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
+
+    let out = run_cli(dir.path(), &args, "a perfectly fine password\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("boss@example.com"), "{stdout}");
+    assert!(!stdout.contains("password:"), "a given password is not echoed: {stdout}");
+
+    let out = run_cli(dir.path(), &args, "a perfectly fine password\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+
+    let mut bad_role = args;
+    bad_role[7] = "root";
+    let out = run_cli(dir.path(), &bad_role, "a perfectly fine password\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--role"));
+
+    let mut first_only = args.to_vec();
+    first_only.push("--if-no-users");
+    let out = run_cli(dir.path(), &first_only, "a perfectly fine password\n");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing created"));
+
+    let out = run_cli(dir.path(), &["admin", "list-users"], "");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("boss@example.com") && listing.contains("admin"), "{listing}");
+}

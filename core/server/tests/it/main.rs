@@ -1,0 +1,16 @@
+//! Integration tests: the real `omnigate` binary on an ephemeral port with a
+//! temporary data directory, spoken to over HTTPS by a client that trusts the
+//! certificate the server generated. One test binary (modules below) so it
+//! links once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod harness;
+
+mod audit;
+mod auth;
+mod cli;
+mod errors;
+mod roles;
+mod server;
+mod users;
