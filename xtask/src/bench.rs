@@ -57,7 +57,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ensure_debian_package("wrk", "wrk")?;
     ensure_debian_package("curl", "curl")?;
     run_ok(
-        cargo().args(["build", "--release", "--locked", "-p", "omnigate", "--bin", "omnigate", "--example", "bare_https_hello"]),
+        cargo().args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "omnigate",
+            "--bin",
+            "omnigate",
+            "--example",
+            "bare_https_hello",
+        ]),
         "building omnigate and the baseline (release)",
     )?;
     let release = root().join("target/release");
@@ -74,12 +84,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
 fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> Result<(), String> {
     let mut create = command(omnigate, data);
     create
-        .args(["admin", "create-user", "--email", EMAIL, "--name", "Bench", "--role", "admin"])
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            EMAIL,
+            "--name",
+            "Bench",
+            "--role",
+            "admin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
     let mut child = create.spawn().map_err(|e| e.to_string())?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(PASSWORD.as_bytes()).map_err(|e| e.to_string())?;
+        stdin
+            .write_all(PASSWORD.as_bytes())
+            .map_err(|e| e.to_string())?;
     }
     if !child.wait().map_err(|e| e.to_string())?.success() {
         return Err("creating the benchmark user failed".into());
@@ -112,7 +133,11 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
         let cookie = login(server.addr)?;
         std::thread::sleep(Duration::from_secs(1));
         idle_rss_kb.push(rss_kb(server.child.id())?);
-        ours.push(wrk(options, &format!("https://{}/api/v1/me", server.addr), Some(&cookie))?);
+        ours.push(wrk(
+            options,
+            &format!("https://{}/api/v1/me", server.addr),
+            Some(&cookie),
+        )?);
         loaded_rss_kb.push(rss_kb(server.child.id())?);
         stop(server)?;
     }
@@ -120,12 +145,30 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
     let (ours_m, bare_m) = (median(&ours), median(&bare));
     println!("\n| figure | median | runs |");
     println!("|---|---|---|");
-    println!("| bare hyper+rustls `GET /`, req/s | {bare_m:.0} | {} |", list(&bare));
-    println!("| omnigate authenticated `GET /api/v1/me`, req/s | {ours_m:.0} | {} |", list(&ours));
+    println!(
+        "| bare hyper+rustls `GET /`, req/s | {bare_m:.0} | {} |",
+        list(&bare)
+    );
+    println!(
+        "| omnigate authenticated `GET /api/v1/me`, req/s | {ours_m:.0} | {} |",
+        list(&ours)
+    );
     println!("| omnigate / bare | {:.0}% | |", 100.0 * ours_m / bare_m);
-    println!("| idle RSS after start-up and one login, MB | {:.1} | {} |", median(&idle_rss_kb) / 1024.0, list_mb(&idle_rss_kb));
-    println!("| RSS right after the load, MB | {:.1} | {} |", median(&loaded_rss_kb) / 1024.0, list_mb(&loaded_rss_kb));
-    println!("| exec to listening (warm data dir), ms | {:.1} | {} |", median(&startups_ms), list(&startups_ms));
+    println!(
+        "| idle RSS after start-up and one login, MB | {:.1} | {} |",
+        median(&idle_rss_kb) / 1024.0,
+        list_mb(&idle_rss_kb)
+    );
+    println!(
+        "| RSS right after the load, MB | {:.1} | {} |",
+        median(&loaded_rss_kb) / 1024.0,
+        list_mb(&loaded_rss_kb)
+    );
+    println!(
+        "| exec to listening (warm data dir), ms | {:.1} | {} |",
+        median(&startups_ms),
+        list(&startups_ms)
+    );
     println!(
         "\nwrk -t1 -c{} -d{}s, keep-alive, HTTP/1.1 over TLS 1.3; servers on CPU 0 with one tokio worker, wrk on CPU 1.",
         options.connections, options.secs
@@ -140,11 +183,19 @@ fn median(values: &[f64]) -> f64 {
 }
 
 fn list(values: &[f64]) -> String {
-    values.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| format!("{v:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list_mb(values: &[f64]) -> String {
-    values.iter().map(|v| format!("{:.1}", v / 1024.0)).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| format!("{:.1}", v / 1024.0))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn command(omnigate: &Path, data: &Path) -> Command {
@@ -178,7 +229,9 @@ fn start_omnigate(omnigate: &Path, data: &Path, pinned: bool) -> Result<(Running
             cmd.env(key, value);
         }
     }
-    cmd.arg("serve").stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let began = Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("starting omnigate: {e}"))?;
     let stderr = child.stderr.take().ok_or("no stderr")?;
@@ -199,7 +252,9 @@ fn start_omnigate(omnigate: &Path, data: &Path, pinned: bool) -> Result<(Running
     // The port is ephemeral, so poll for the log line and the socket together.
     let addr: SocketAddr = loop {
         if let Ok(addr) = rx.try_recv() {
-            break addr.parse().map_err(|e| format!("bad listen address: {e}"))?;
+            break addr
+                .parse()
+                .map_err(|e| format!("bad listen address: {e}"))?;
         }
         if began.elapsed() > Duration::from_secs(20) {
             let _ = child.kill();
@@ -243,7 +298,9 @@ fn start_baseline(baseline: &Path, cert: &Path, key: &Path) -> Result<(Child, So
         .map_err(|e| format!("starting the baseline: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
     let addr = line
         .trim()
         .strip_prefix("listening ")
@@ -254,8 +311,19 @@ fn start_baseline(baseline: &Path, cert: &Path, key: &Path) -> Result<(Child, So
 
 fn login(addr: SocketAddr) -> Result<String, String> {
     let out = Command::new("curl")
-        .args(["-sk", "-D", "-", "-o", "/dev/null", "-H", "content-type: application/json", "-d"])
-        .arg(format!("{{\"email\":\"{EMAIL}\",\"password\":\"{PASSWORD}\"}}"))
+        .args([
+            "-sk",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "-H",
+            "content-type: application/json",
+            "-d",
+        ])
+        .arg(format!(
+            "{{\"email\":\"{EMAIL}\",\"password\":\"{PASSWORD}\"}}"
+        ))
         .arg(format!("https://{addr}/api/v1/auth/login"))
         .output()
         .map_err(|e| e.to_string())?;
@@ -269,7 +337,8 @@ fn login(addr: SocketAddr) -> Result<String, String> {
 }
 
 fn rss_kb(pid: u32) -> Result<f64, String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -285,7 +354,10 @@ fn wrk(options: &Options, url: &str, cookie: Option<&str>) -> Result<f64, String
     if let Some(cookie) = cookie {
         cmd.args(["-H", &format!("Cookie: {cookie}")]);
     }
-    let out = cmd.arg(url).output().map_err(|e| format!("running wrk: {e}"))?;
+    let out = cmd
+        .arg(url)
+        .output()
+        .map_err(|e| format!("running wrk: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
     if text.contains("Non-2xx") {
         return Err(format!("wrk saw error responses:\n{text}"));
@@ -295,4 +367,3 @@ fn wrk(options: &Options, url: &str, cookie: Option<&str>) -> Result<f64, String
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| format!("no Requests/sec in wrk output:\n{text}"))
 }
-

@@ -29,7 +29,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // An empty data dir gets a first admin; the password is printed once.
     let status = Command::new(&binary)
         .current_dir(root())
-        .args(["admin", "create-user", "--email", FIRST_ADMIN, "--name", "Administrator"])
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            FIRST_ADMIN,
+            "--name",
+            "Administrator",
+        ])
         .args(["--role", "admin", "--if-no-users", "--generate-password"])
         .args(config_option(serve_args))
         .status()

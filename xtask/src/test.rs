@@ -7,9 +7,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("`test` takes no arguments (got `{extra}`)"));
     }
     ensure_components()?;
-    run_ok(cargo().args(["fmt", "--all", "--", "--check"]), "cargo fmt --check")?;
     run_ok(
-        cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+        cargo().args(["fmt", "--all", "--", "--check"]),
+        "cargo fmt --check",
+    )?;
+    run_ok(
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
         "cargo clippy -D warnings",
     )?;
     run_ok(
@@ -37,5 +48,8 @@ fn ensure_components() -> Result<(), String> {
     }
     let mut rustup = std::process::Command::new("rustup");
     rustup.args(["component", "add"]).args(&missing);
-    run_ok(&mut rustup, &format!("rustup component add {}", missing.join(" ")))
+    run_ok(
+        &mut rustup,
+        &format!("rustup component add {}", missing.join(" ")),
+    )
 }

@@ -48,7 +48,9 @@ pub fn ensure_debian_package(program: &str, package: &str) -> Result<(), String>
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !is_root {
-        return Err(format!("`{program}` is missing: install the Debian package `{package}`"));
+        return Err(format!(
+            "`{program}` is missing: install the Debian package `{package}`"
+        ));
     }
     run_ok(
         Command::new("apt-get").args(["update", "-qq"]),

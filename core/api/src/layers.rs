@@ -126,8 +126,8 @@ mod tests {
         let boom: Router = Router::new().route(
             "/boom",
             get(|| async {
-                let input: Option<&'static str> = None;
-                input.expect("handler bug")
+                let depth = std::hint::black_box(0usize);
+                ["only"][depth + 1]
             }),
         );
         let app = wrap(boom, &state);
@@ -137,10 +137,13 @@ mod tests {
             .unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
-        assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(
+            response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff"
+        );
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["error"]["code"], "internal");
-        assert!(!String::from_utf8_lossy(&body).contains("handler bug"));
+        assert!(!String::from_utf8_lossy(&body).contains("index out of bounds"));
     }
 }

@@ -53,13 +53,19 @@ impl World {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers)
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers,
+        )
     }
 
     async fn login(&self, password: &str) -> (StatusCode, Value, Option<String>) {
         let request = Request::post("/api/v1/auth/login")
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({ "email": EMAIL, "password": password }).to_string()))
+            .body(Body::from(
+                json!({ "email": EMAIL, "password": password }).to_string(),
+            ))
             .unwrap();
         let (status, body, headers) = self.send(request).await;
         let cookie = headers

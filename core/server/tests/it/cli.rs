@@ -23,11 +23,22 @@ fn config_check_prints_the_effective_config_and_refuses_errors_by_key() {
     assert!(text.contains("listen = \"127.0.0.1:0\""), "{text}");
 
     let file = dir.path().join("omnigate.toml");
-    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9443\"\nbody_limit = 5\n").unwrap();
-    let out = run_cli(dir.path(), &["--config", file.to_str().unwrap(), "config", "check"], "");
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"127.0.0.1:9443\"\nbody_limit = 5\n",
+    )
+    .unwrap();
+    let out = run_cli(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "config", "check"],
+        "",
+    );
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("server.body_limit") && stderr.contains("omnigate.toml"), "{stderr}");
+    assert!(
+        stderr.contains("server.body_limit") && stderr.contains("omnigate.toml"),
+        "{stderr}"
+    );
 
     let out = omnigate(dir.path())
         .env("OMNIGATE_SERVER__LISTEN", "nowhere")
@@ -51,16 +62,32 @@ fn config_check_prints_the_effective_config_and_refuses_errors_by_key() {
 #[test]
 fn create_user_reads_the_password_from_stdin_and_validates_input() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["admin", "create-user", "--email", "Boss@Example.com", "--name", "Boss", "--role", "admin"];
+    let args = [
+        "admin",
+        "create-user",
+        "--email",
+        "Boss@Example.com",
+        "--name",
+        "Boss",
+        "--role",
+        "admin",
+    ];
     let out = run_cli(dir.path(), &args, "short\n");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
 
     let out = run_cli(dir.path(), &args, "a perfectly fine password\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("boss@example.com"), "{stdout}");
-    assert!(!stdout.contains("password:"), "a given password is not echoed: {stdout}");
+    assert!(
+        !stdout.contains("password:"),
+        "a given password is not echoed: {stdout}"
+    );
 
     let out = run_cli(dir.path(), &args, "a perfectly fine password\n");
     assert!(!out.status.success());
@@ -80,5 +107,8 @@ fn create_user_reads_the_password_from_stdin_and_validates_input() {
 
     let out = run_cli(dir.path(), &["admin", "list-users"], "");
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(listing.contains("boss@example.com") && listing.contains("admin"), "{listing}");
+    assert!(
+        listing.contains("boss@example.com") && listing.contains("admin"),
+        "{listing}"
+    );
 }

@@ -66,7 +66,11 @@ pub fn create_admin(data_dir: &Path) {
         ],
         &format!("{ADMIN_PASSWORD}\n"),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A running server.
@@ -121,7 +125,10 @@ impl Server {
             Ok(addr) => addr.parse().unwrap(),
             Err(_) => {
                 let _ = child.kill();
-                panic!("server did not start; log:\n{}", log.lock().unwrap().join("\n"));
+                panic!(
+                    "server did not start; log:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
             }
         };
         let client = client_for(data_dir, false);
@@ -156,7 +163,13 @@ impl Server {
     }
 
     /// Sends a request with optional session, CSRF token and JSON body.
-    pub async fn call(&self, method: Method, path: &str, auth: &Auth, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> Reply {
         let mut request = self.client.request(method, self.url(path));
         match auth {
             Auth::None => {}
@@ -250,7 +263,9 @@ pub enum Auth {
 impl Auth {
     pub fn without_csrf(&self) -> Auth {
         match self {
-            Auth::Session { cookie, .. } => Auth::SessionWithoutCsrf { cookie: cookie.clone() },
+            Auth::Session { cookie, .. } => Auth::SessionWithoutCsrf {
+                cookie: cookie.clone(),
+            },
             other => other.clone(),
         }
     }

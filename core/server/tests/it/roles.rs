@@ -40,10 +40,16 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
     let f = Fixture::start().await;
     let server = &f.server;
     let admin = server.admin().await;
-    let (agent_id, agent) = server.user_with_role(&admin, "agent@example.com", "agent").await;
-    let (_, supervisor) = server.user_with_role(&admin, "sup@example.com", "supervisor").await;
+    let (agent_id, agent) = server
+        .user_with_role(&admin, "agent@example.com", "agent")
+        .await;
+    let (_, supervisor) = server
+        .user_with_role(&admin, "sup@example.com", "supervisor")
+        .await;
     // A throwaway user so admin-only writes have a harmless target.
-    let (target, _) = server.user_with_role(&admin, "target@example.com", "agent").await;
+    let (target, _) = server
+        .user_with_role(&admin, "target@example.com", "agent")
+        .await;
     let _ = agent_id;
 
     let user = format!("/api/v1/users/{target}");
@@ -52,19 +58,64 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
         (Method::GET, "/readyz".into(), None, Allowed::Anyone),
         (Method::GET, "/metrics".into(), None, Allowed::Admin),
         (Method::GET, "/api/v1/me".into(), None, Allowed::Agent),
-        (Method::POST, "/api/v1/me/password".into(), Some(json!({ "current_password": "x", "new_password": "y" })), Allowed::Agent),
-        (Method::GET, "/api/v1/users".into(), None, Allowed::Supervisor),
-        (Method::POST, "/api/v1/users".into(), Some(json!({ "email": "n@example.com", "display_name": "N", "role": "agent" })), Allowed::Admin),
+        (
+            Method::POST,
+            "/api/v1/me/password".into(),
+            Some(json!({ "current_password": "x", "new_password": "y" })),
+            Allowed::Agent,
+        ),
+        (
+            Method::GET,
+            "/api/v1/users".into(),
+            None,
+            Allowed::Supervisor,
+        ),
+        (
+            Method::POST,
+            "/api/v1/users".into(),
+            Some(json!({ "email": "n@example.com", "display_name": "N", "role": "agent" })),
+            Allowed::Admin,
+        ),
         (Method::GET, user.clone(), None, Allowed::Supervisor),
-        (Method::PATCH, user.clone(), Some(json!({ "display_name": "Renamed" })), Allowed::Admin),
-        (Method::POST, format!("{user}/password"), Some(json!({})), Allowed::Admin),
-        (Method::DELETE, format!("{user}/sessions"), None, Allowed::Admin),
+        (
+            Method::PATCH,
+            user.clone(),
+            Some(json!({ "display_name": "Renamed" })),
+            Allowed::Admin,
+        ),
+        (
+            Method::POST,
+            format!("{user}/password"),
+            Some(json!({})),
+            Allowed::Admin,
+        ),
+        (
+            Method::DELETE,
+            format!("{user}/sessions"),
+            None,
+            Allowed::Admin,
+        ),
         (Method::GET, "/api/v1/tokens".into(), None, Allowed::Admin),
-        (Method::POST, "/api/v1/tokens".into(), Some(json!({ "name": "t" })), Allowed::Admin),
-        (Method::DELETE, "/api/v1/tokens/999".into(), None, Allowed::Admin),
+        (
+            Method::POST,
+            "/api/v1/tokens".into(),
+            Some(json!({ "name": "t" })),
+            Allowed::Admin,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/tokens/999".into(),
+            None,
+            Allowed::Admin,
+        ),
         (Method::GET, "/api/v1/audit".into(), None, Allowed::Admin),
         // Logout last: it ends the caller's session.
-        (Method::POST, "/api/v1/auth/logout".into(), None, Allowed::Agent),
+        (
+            Method::POST,
+            "/api/v1/auth/logout".into(),
+            None,
+            Allowed::Agent,
+        ),
     ];
     let callers = [
         ("anonymous", Auth::None),
@@ -79,13 +130,20 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
             let outcome = match expected(*allowed, name) {
                 Some(denied) if reply.status != denied => Some(format!("expected {denied}")),
                 Some(_) => None,
-                None if matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                None if matches!(
+                    reply.status,
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                ) =>
+                {
                     Some("expected access".to_owned())
                 }
                 None => None,
             };
             if let Some(why) = outcome {
-                failures.push(format!("{method} {path} as {name}: {why}, got {} {}", reply.status, reply.text));
+                failures.push(format!(
+                    "{method} {path} as {name}: {why}, got {} {}",
+                    reply.status, reply.text
+                ));
             }
         }
     }

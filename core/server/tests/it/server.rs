@@ -8,15 +8,29 @@ use crate::harness::{Auth, Fixture, Server, client_for, create_admin, omnigate};
 #[tokio::test]
 async fn probes_answer_over_http2_and_http1_with_security_headers() {
     let f = Fixture::start().await;
-    let reply = f.server.call(Method::GET, "/healthz", &Auth::None, None).await;
+    let reply = f
+        .server
+        .call(Method::GET, "/healthz", &Auth::None, None)
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, json!({ "status": "ok" }));
     assert_eq!(reply.version, Version::HTTP_2, "ALPN should choose h2");
-    assert!(reply.header("strict-transport-security").contains("max-age="));
-    assert!(reply.header("content-security-policy").contains("frame-ancestors 'none'"));
+    assert!(
+        reply
+            .header("strict-transport-security")
+            .contains("max-age=")
+    );
+    assert!(
+        reply
+            .header("content-security-policy")
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(reply.header("x-content-type-options"), "nosniff");
 
-    let ready = f.server.call(Method::GET, "/readyz", &Auth::None, None).await;
+    let ready = f
+        .server
+        .call(Method::GET, "/readyz", &Auth::None, None)
+        .await;
     assert_eq!(ready.body, json!({ "status": "ready" }));
 
     let http1 = client_for(&f.server.data_dir, true)
@@ -37,7 +51,12 @@ async fn the_self_signed_certificate_is_kept_and_reused_across_restarts() {
         log.lines()
             .find(|l| l.contains("\"listening\""))
             .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .map(|v| v["tls_fingerprint_sha256"].as_str().unwrap_or("").to_owned())
+            .map(|v| {
+                v["tls_fingerprint_sha256"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
             .unwrap()
     };
     let first = fingerprint(&log);
@@ -45,7 +64,10 @@ async fn the_self_signed_certificate_is_kept_and_reused_across_restarts() {
     assert!(f.server.stop().success());
     let again = Server::start(f.dir.path(), &[]).await;
     assert_eq!(fingerprint(&again.log()), first);
-    assert_eq!(std::fs::read(f.dir.path().join("tls/self-signed.crt")).unwrap(), cert);
+    assert_eq!(
+        std::fs::read(f.dir.path().join("tls/self-signed.crt")).unwrap(),
+        cert
+    );
 }
 
 #[tokio::test]
@@ -66,14 +88,22 @@ async fn acknowledged_writes_survive_kill_9_and_a_graceful_restart() {
     f.server.kill9();
 
     let server = Server::start(f.dir.path(), &[]).await;
-    let agent = server.login("ayse@shop.com", "a long enough password").await;
+    let agent = server
+        .login("ayse@shop.com", "a long enough password")
+        .await;
     assert_eq!(agent.status, StatusCode::OK, "{}", agent.text);
     assert_eq!(agent.body["user"]["display_name"], "Ayşe");
     let status = server.stop();
     assert!(status.success(), "graceful stop exited with {status}");
 
     let server = Server::start(f.dir.path(), &[]).await;
-    assert_eq!(server.login("ayse@shop.com", "a long enough password").await.status, StatusCode::OK);
+    assert_eq!(
+        server
+            .login("ayse@shop.com", "a long enough password")
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -82,9 +112,15 @@ async fn a_second_process_on_the_same_data_dir_is_refused_clearly() {
     let out = omnigate(f.dir.path()).arg("serve").output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("in use by another omnigate process"), "{stderr}");
+    assert!(
+        stderr.contains("in use by another omnigate process"),
+        "{stderr}"
+    );
     // The first server is unaffected.
-    let reply = f.server.call(Method::GET, "/readyz", &Auth::None, None).await;
+    let reply = f
+        .server
+        .call(Method::GET, "/readyz", &Auth::None, None)
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
 }
 
@@ -106,10 +142,18 @@ async fn config_changes_between_starts_are_audited() {
     let server = Server::start(f.dir.path(), &[("OMNIGATE_AUTH__LOCKOUT_SECS", "120")]).await;
     let admin = server.admin().await;
     let reply = server
-        .call(Method::GET, "/api/v1/audit?action=config.changed", &admin, None)
+        .call(
+            Method::GET,
+            "/api/v1/audit?action=config.changed",
+            &admin,
+            None,
+        )
         .await;
     let entries = reply.body["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2, "{}", reply.text);
-    assert_eq!(entries[0]["detail"]["changed_keys"], json!(["auth.lockout_secs"]));
+    assert_eq!(
+        entries[0]["detail"]["changed_keys"],
+        json!(["auth.lockout_secs"])
+    );
     assert_eq!(entries[1]["detail"]["first_start"], true);
 }
