@@ -10,6 +10,9 @@
 //!   opens the store and loads TLS before binding, so a connection accepted
 //!   means `/readyz` answers 200, which is checked right after).
 //!
+//! - durable 1 KiB inserts per second through group commit with 1 to 256
+//!   concurrent writers (`core/store/examples/group_commit.rs`).
+//!
 //! Medians of `--runs` rounds are printed as a Markdown table.
 
 use std::io::{BufRead, BufReader, Write};
@@ -78,7 +81,35 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&data);
     let result = measure(&options, &omnigate, &baseline, &data);
     let _ = std::fs::remove_dir_all(&data);
-    result
+    result?;
+
+    run_ok(
+        cargo().args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "omnigate-store",
+            "--example",
+            "group_commit",
+        ]),
+        "building the group-commit benchmark (release)",
+    )?;
+    println!(
+        "\nGroup commit, durable 1 KiB inserts (core/store/examples/group_commit.rs, 3 s per step):\n"
+    );
+    let out = Command::new(release.join("examples/group_commit"))
+        .arg("3")
+        .output()
+        .map_err(|e| format!("running group_commit: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "group_commit failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
 }
 
 fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> Result<(), String> {

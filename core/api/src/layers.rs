@@ -9,11 +9,12 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::ApiService;
 use crate::error::{self, ApiError};
 use crate::extract::payload_too_large;
 use crate::metrics;
@@ -23,35 +24,52 @@ use crate::state::AppState;
 /// scripts, styles and connections; never framed; no plugins; no inline code.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub(crate) fn wrap(router: Router, state: &AppState) -> Router {
-    let static_header = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-    };
-    router
-        // innermost first
-        .layer(axum::extract::DefaultBodyLimit::max(
-            state.config().body_limit_bytes,
-        ))
-        .layer(RequestBodyLimitLayer::new(state.config().body_limit_bytes))
+/// Headers every response carries, unless a handler set its own.
+const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
+    (
+        header::STRICT_TRANSPORT_SECURITY,
+        "max-age=63072000; includeSubDomains",
+    ),
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+];
+
+fn security_headers(response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
+
+/// Wraps the router in the layers every request passes, outermost first.
+///
+/// They sit outside the router (not `Router::layer`, which would wrap and
+/// box every route separately and clone that nest on every request), so a
+/// request pays for one clone of this stack.
+pub(crate) fn wrap(router: Router, state: &AppState) -> ApiService {
+    let limit = state.config().body_limit_bytes;
+    let stack = ServiceBuilder::new()
+        .map_response(security_headers)
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(from_fn(json_errors))
+        .map_response(IntoResponse::into_response)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .map_response(IntoResponse::into_response)
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             state.config().request_timeout,
         ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn(json_errors))
-        .layer(from_fn_with_state(state.clone(), metrics::track))
-        .layer(static_header(
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=63072000; includeSubDomains",
-        ))
-        .layer(static_header(
-            header::CONTENT_SECURITY_POLICY,
-            CONTENT_SECURITY_POLICY,
-        ))
-        .layer(static_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(static_header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(static_header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(static_header(header::CACHE_CONTROL, "no-store"))
+        .service(router);
+    ApiService::new(stack)
 }
 
 fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {

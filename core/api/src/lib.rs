@@ -1,7 +1,8 @@
 //! omnigate's HTTP surface, independent of sockets and TLS.
 //!
-//! [`router`] builds the whole `axum::Router` from an [`AppState`]; the server
-//! crate serves it over rustls and tests can drive it with `oneshot` requests.
+//! [`service`] builds the whole HTTP service from an [`AppState`]: the
+//! routes plus the tower layers around them; the server crate serves it over
+//! rustls and tests drive it with `oneshot` requests.
 //! Every endpoint but login and the health probes sits behind
 //! [`auth::permit`], which authenticates the caller (session cookie plus CSRF
 //! token, or API token), checks the role against the domain's permission
@@ -21,8 +22,13 @@ mod views;
 pub use error::ApiError;
 pub use state::{ApiConfig, AppState};
 
+use std::convert::Infallible;
+
 use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
 use axum::handler::Handler;
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use omnigate_domain::Permission;
 
@@ -33,13 +39,21 @@ pub const SESSION_COOKIE: &str = "__Host-omnigate_session";
 /// Header carrying the CSRF token on state-changing cookie-authenticated requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// Builds the complete router: API, health probes, metrics, error handling
-/// and security layers.
-pub fn router(state: AppState) -> Router {
-    use Permission::{AuditRead, MetricsRead, OwnAccount, TokensManage, UsersManage, UsersRead};
-    let permit = |permission| auth::permit(&state, permission);
+/// The complete HTTP service, cheap to clone (one allocation) per request.
+pub type ApiService = tower::util::BoxCloneSyncService<Request<Body>, Response, Infallible>;
 
-    let api = Router::new()
+/// Builds the complete service: API, health probes, metrics, error handling
+/// and security layers.
+pub fn service(state: AppState) -> ApiService {
+    layers::wrap(routes(&state), &state)
+}
+
+/// The routes, each guarded by its permission.
+fn routes(state: &AppState) -> Router {
+    use Permission::{AuditRead, MetricsRead, OwnAccount, TokensManage, UsersManage, UsersRead};
+    let permit = |permission| auth::permit(state, permission);
+
+    Router::new()
         .route("/api/v1/auth/login", post(routes::account::login))
         .route(
             "/api/v1/auth/logout",
@@ -92,7 +106,6 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .with_state(state.clone());
-
-    layers::wrap(api, &state)
+        .layer(axum::middleware::from_fn(metrics::tag_route))
+        .with_state(state.clone())
 }

@@ -4,11 +4,14 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use omnigate_store::Store;
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -17,22 +20,54 @@ use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
 
+/// A route template as a label value; shares the router's `Arc<str>`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Route(Arc<str>);
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, &self.0)
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
-    status: String,
+    route: Route,
+    method: &'static str,
+    status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LatencyLabels {
-    route: String,
-    method: String,
+    route: Route,
+    method: &'static str,
+}
+
+/// The label for requests no route matched, so 404 floods cannot blow up
+/// the number of series.
+fn unmatched() -> Route {
+    static UNMATCHED: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    Route(Arc::clone(UNMATCHED.get_or_init(|| Arc::from("unmatched"))))
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 /// The registry and the HTTP metric families.
 pub struct Metrics {
     registry: Registry,
+    /// Route templates seen so far, so labels share one allocation each.
+    routes: std::sync::RwLock<std::collections::HashSet<Arc<str>>>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<LatencyLabels, Histogram>,
 }
@@ -65,9 +100,29 @@ impl Metrics {
         }));
         Metrics {
             registry,
+            routes: std::sync::RwLock::default(),
             requests,
             latency,
         }
+    }
+
+    /// The shared label for a route template (there are only as many as
+    /// there are routes).
+    fn intern(&self, route: &str) -> Route {
+        if let Some(known) = self
+            .routes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(route)
+        {
+            return Route(Arc::clone(known));
+        }
+        let shared: Arc<str> = Arc::from(route);
+        self.routes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(Arc::clone(&shared));
+        Route(shared)
     }
 
     pub(crate) fn render(&self) -> Result<String, std::fmt::Error> {
@@ -77,22 +132,34 @@ impl Metrics {
     }
 }
 
-/// Middleware counting every request under its route template (not the raw
-/// path, so ids do not explode the label space).
+/// Inside the router: hands the matched route template outwards in the
+/// response, where [`track`] reads it.
+pub(crate) async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(req).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
+    response
+}
+
+/// Outside the router: counts every request under its route template (not
+/// the raw path, so ids do not explode the label space), including those
+/// answered by layers (timeouts, panics, body limits).
 pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let began = Instant::now();
     let response = next.run(req).await;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(unmatched, |p| state.inner.metrics.intern(p.as_str()));
     let metrics = &state.inner.metrics;
     metrics
         .latency
         .get_or_create(&LatencyLabels {
             route: route.clone(),
-            method: method.clone(),
+            method,
         })
         .observe(began.elapsed().as_secs_f64());
     metrics
@@ -100,7 +167,7 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
         .get_or_create(&RequestLabels {
             route,
             method,
-            status: response.status().as_u16().to_string(),
+            status: response.status().as_u16(),
         })
         .inc();
     response

@@ -5,23 +5,23 @@ use omnigate_domain::{Timestamp, User};
 use omnigate_store::{AuditEntry, TokenRecord};
 use serde::Serialize;
 
-/// A user as the API shows it.
+/// A user as the API shows it; borrows from the domain user.
 #[derive(Debug, Serialize)]
-pub(crate) struct UserView {
+pub(crate) struct UserView<'a> {
     pub id: u64,
-    pub email: String,
-    pub display_name: String,
+    pub email: &'a str,
+    pub display_name: &'a str,
     pub role: &'static str,
     pub disabled: bool,
     pub created_at: String,
 }
 
-impl From<&User> for UserView {
-    fn from(user: &User) -> UserView {
+impl<'a> From<&'a User> for UserView<'a> {
+    fn from(user: &'a User) -> UserView<'a> {
         UserView {
             id: user.id.0,
-            email: user.email.to_string(),
-            display_name: user.display_name.to_string(),
+            email: user.email.as_str(),
+            display_name: user.display_name.as_str(),
             role: user.role.as_str(),
             disabled: user.disabled,
             created_at: user.created_at.to_rfc3339(),

@@ -42,12 +42,31 @@ impl Timestamp {
         let millis = self.0.rem_euclid(1000);
         let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let (year, month, day) = civil_from_days(days);
-        format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        if !(0..=9999).contains(&year) {
+            return format!(
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+                rem / 3600,
+                rem % 3600 / 60,
+                rem % 60
+            );
+        }
+        // Hand-formatted: this runs for every timestamp of every response,
+        // and `format!` showed up in the request profile.
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, rem / 3600);
+        put(14, 2, rem % 3600 / 60);
+        put(17, 2, rem % 60);
+        put(20, 3, millis);
+        out.iter().map(|&b| char::from(b)).collect()
     }
 
     /// Parses RFC 3339 (`2026-11-25T15:03:25Z`, optional fraction, `Z` or

@@ -96,25 +96,40 @@ impl Email {
 
     /// Validates and normalises an address.
     pub fn parse(raw: &str) -> Result<Email, ValidationError> {
-        let email = raw.trim().to_lowercase();
-        let invalid = |why: &str| ValidationError::new("email", why.to_owned());
+        Email::from_normalized(raw.trim().to_lowercase())
+    }
+
+    /// Accepts an address that must already be normalised (as stored), without
+    /// copying it; anything else is refused rather than silently changed.
+    pub fn from_normalized(email: String) -> Result<Email, ValidationError> {
+        Email::check_normalized(&email)?;
+        Ok(Email(email))
+    }
+
+    /// Checks that `email` is a normalised, plausible address. Allocates
+    /// nothing, so stored records can be validated on every read.
+    pub fn check_normalized(email: &str) -> Result<(), ValidationError> {
+        let invalid = |why: &str| Err(ValidationError::new("email", why.to_owned()));
         if email.is_empty() {
-            return Err(invalid("must not be empty"));
+            return invalid("must not be empty");
         }
         if email.len() > Email::MAX_LEN {
-            return Err(invalid("must be at most 254 characters"));
+            return invalid("must be at most 254 characters");
         }
         if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid("must not contain spaces or control characters"));
+            return invalid("must not contain spaces or control characters");
+        }
+        if email.chars().any(char::is_uppercase) {
+            return invalid("must be lower-case");
         }
         let Some((local, domain)) = email.rsplit_once('@') else {
-            return Err(invalid("must look like name@example.com"));
+            return invalid("must look like name@example.com");
         };
         if local.is_empty() || domain.is_empty() || domain.starts_with('.') || domain.ends_with('.')
         {
-            return Err(invalid("must look like name@example.com"));
+            return invalid("must look like name@example.com");
         }
-        Ok(Email(email))
+        Ok(())
     }
 
     /// The normalised address.
@@ -141,6 +156,28 @@ impl DisplayName {
     /// Validates a display name: trimmed, 1 to 100 characters, no control characters.
     pub fn parse(raw: &str) -> Result<DisplayName, ValidationError> {
         let name = raw.trim();
+        DisplayName::check(name)?;
+        Ok(DisplayName(name.to_owned()))
+    }
+
+    /// Accepts an already trimmed name (as stored) without copying it.
+    pub fn from_trimmed(name: String) -> Result<DisplayName, ValidationError> {
+        DisplayName::check_trimmed(&name)?;
+        Ok(DisplayName(name))
+    }
+
+    /// Checks a stored name without allocating: trimmed and valid.
+    pub fn check_trimmed(name: &str) -> Result<(), ValidationError> {
+        if name.trim() != name {
+            return Err(ValidationError::new(
+                "display_name",
+                "must not start or end with spaces",
+            ));
+        }
+        DisplayName::check(name)
+    }
+
+    fn check(name: &str) -> Result<(), ValidationError> {
         if name.is_empty() {
             return Err(ValidationError::new("display_name", "must not be empty"));
         }
@@ -156,7 +193,7 @@ impl DisplayName {
                 "must not contain control characters",
             ));
         }
-        Ok(DisplayName(name.to_owned()))
+        Ok(())
     }
 
     /// The name.

@@ -1,19 +1,18 @@
 //! `omnigate serve`: the HTTPS listener, connection handling and graceful
 //! shutdown around the API router.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use omnigate_api::AppState;
+use omnigate_api::{ApiService, AppState};
 use omnigate_domain::{Actor, AuditAction, AuditEvent, SystemClock};
 use omnigate_store::Store;
 use tokio::net::TcpListener;
@@ -38,7 +37,7 @@ pub async fn run(settings: Settings, config_file: Option<&std::path::Path>) -> R
         Arc::new(SystemClock),
         settings.api_config(),
     );
-    let app = omnigate_api::router(state.clone());
+    let app = omnigate_api::service(state.clone());
 
     let listener = TcpListener::bind(settings.server.listen)
         .await
@@ -124,7 +123,7 @@ struct Limits {
 async fn accept_loop(
     listener: &TcpListener,
     acceptor: &TlsAcceptor,
-    app: &Router,
+    app: &ApiService,
     limits: &Limits,
     graceful: &GracefulShutdown,
     shutdown: impl Future<Output = ()>,
@@ -174,14 +173,7 @@ async fn accept_loop(
             };
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
-                let app = app.clone();
-                async move {
-                    Ok::<_, Infallible>(
-                        app.oneshot(req)
-                            .await
-                            .unwrap_or_else(|never| match never {}),
-                    )
-                }
+                app.clone().oneshot(req.map(Body::new))
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder

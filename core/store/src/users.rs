@@ -27,11 +27,22 @@ impl Record for UserRecord {
     const VERSION: u8 = 1;
 
     fn validate(&self) -> Result<(), String> {
-        self.to_domain().map(|_| ())?;
+        Email::check_normalized(&self.email).map_err(|e| e.to_string())?;
+        DisplayName::check_trimmed(&self.display_name).map_err(|e| e.to_string())?;
+        role_from_code(self.role)?;
         if !self.password_hash.starts_with("$argon2id$") {
             return Err("password hash is not argon2id".into());
         }
         Ok(())
+    }
+}
+
+fn role_from_code(code: u8) -> Result<Role, String> {
+    match code {
+        0 => Ok(Role::Agent),
+        1 => Ok(Role::Supervisor),
+        2 => Ok(Role::Admin),
+        other => Err(format!("unknown role code {other}")),
     }
 }
 
@@ -44,21 +55,18 @@ fn role_code(role: Role) -> u8 {
 }
 
 impl UserRecord {
-    fn to_domain(&self) -> Result<User, String> {
-        let role = match self.role {
-            0 => Role::Agent,
-            1 => Role::Supervisor,
-            2 => Role::Admin,
-            other => return Err(format!("unknown role code {other}")),
-        };
-        Ok(User {
+    /// The domain user and the password hash, moving the strings.
+    fn into_domain(self) -> Result<(User, String), String> {
+        let user = User {
             id: UserId(self.id),
-            email: Email::parse(&self.email).map_err(|e| e.to_string())?,
-            display_name: DisplayName::parse(&self.display_name).map_err(|e| e.to_string())?,
-            role,
+            email: Email::from_normalized(self.email).map_err(|e| e.to_string())?,
+            display_name: DisplayName::from_trimmed(self.display_name)
+                .map_err(|e| e.to_string())?,
+            role: role_from_code(self.role)?,
             disabled: self.disabled,
             created_at: Timestamp(self.created_at_ms),
-        })
+        };
+        Ok((user, self.password_hash))
     }
 
     fn from_domain(user: &User, password_hash: String) -> UserRecord {
@@ -130,9 +138,7 @@ impl Store {
 
     /// The user with `id`, if any.
     pub fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.user_record(id)?
-            .map(|r| r.to_domain_checked())
-            .transpose()
+        self.user_record(id)?.map(UserRecord::into_user).transpose()
     }
 
     /// The user with `email` and their password hash, for login.
@@ -143,8 +149,7 @@ impl Store {
         let Some(record) = self.user_record(UserId(key_id(&id)?))? else {
             return Ok(None);
         };
-        let user = record.to_domain_checked()?;
-        Ok(Some((user, record.password_hash)))
+        record.into_user_and_hash().map(Some)
     }
 
     /// The password hash of `id`, for checks such as a password change.
@@ -158,7 +163,7 @@ impl Store {
             .users
             .iter()
             .values()
-            .map(|value| record::decode::<UserRecord>(&value?)?.to_domain_checked())
+            .map(|value| record::decode::<UserRecord>(&value?)?.into_user())
             .collect()
     }
 
@@ -180,7 +185,8 @@ impl Store {
             let mut record = record::decode::<UserRecord>(&bytes)
                 .map_err(ConflictableTransactionError::Abort)?;
             let before = record
-                .to_domain_checked()
+                .clone()
+                .into_user()
                 .map_err(ConflictableTransactionError::Abort)?;
             if let Some(name) = &update.display_name {
                 record.display_name = name.to_string();
@@ -195,7 +201,8 @@ impl Store {
                 record.password_hash.clone_from(hash);
             }
             let after = record
-                .to_domain_checked()
+                .clone()
+                .into_user()
                 .map_err(ConflictableTransactionError::Abort)?;
             let encoded = record::encode(&record).map_err(ConflictableTransactionError::Abort)?;
             users.insert(&key, encoded)?;
@@ -214,8 +221,12 @@ impl Store {
 }
 
 impl UserRecord {
-    fn to_domain_checked(&self) -> Result<User, StoreError> {
-        self.to_domain()
+    fn into_user(self) -> Result<User, StoreError> {
+        self.into_user_and_hash().map(|(user, _)| user)
+    }
+
+    fn into_user_and_hash(self) -> Result<(User, String), StoreError> {
+        self.into_domain()
             .map_err(|reason| StoreError::InvalidRecord {
                 kind: UserRecord::KIND,
                 reason,
@@ -289,7 +300,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn user_records_round_trip(id in 1u64.., role in 0u8..3, disabled: bool, at: i64, name in "[a-zA-Z ]{0,20}[a-z]") {
+        fn user_records_round_trip(id in 1u64.., role in 0u8..3, disabled: bool, at: i64, name in "[a-z][a-zA-Z ]{0,20}[a-z]") {
             let record = UserRecord {
                 id, email: "x@y.z".into(), display_name: name, role, disabled,
                 created_at_ms: at, password_hash: HASH.into(),

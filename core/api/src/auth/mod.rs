@@ -64,7 +64,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Principal, ApiError> {
-        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+        parts.extensions.remove::<Principal>().ok_or_else(|| {
             ApiError::internal(&"handler asked for a Principal but its route has no permit layer")
         })
     }

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use omnigate_domain::{Actor, AuditAction, AuditEvent, Email, Timestamp};
 use omnigate_store::{SessionRecord, UserUpdate};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::{self, Credential, Principal, secret};
@@ -159,22 +159,39 @@ pub(crate) async fn logout(
     Ok((headers, StatusCode::NO_CONTENT).into_response())
 }
 
+#[derive(Serialize)]
+struct Me<'a> {
+    user: UserView<'a>,
+    authenticated_by: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_id: Option<u64>,
+}
+
 /// `GET /api/v1/me`: the caller, and for a session its CSRF token and expiry
 /// (so a reloaded console can carry on without logging in again).
-pub(crate) async fn me(principal: Principal) -> ResponseJson<serde_json::Value> {
-    let mut body = json!({ "user": UserView::from(&principal.user) });
+pub(crate) async fn me(principal: Principal) -> Response {
+    let mut body = Me {
+        user: UserView::from(&principal.user),
+        authenticated_by: "session",
+        csrf_token: None,
+        session_expires_at: None,
+        token_id: None,
+    };
     match &principal.credential {
         Credential::Session { session, .. } => {
-            body["csrf_token"] = json!(session.csrf_token);
-            body["session_expires_at"] = json!(session.expires_at().to_rfc3339());
-            body["authenticated_by"] = json!("session");
+            body.csrf_token = Some(&session.csrf_token);
+            body.session_expires_at = Some(session.expires_at().to_rfc3339());
         }
         Credential::Token { id } => {
-            body["authenticated_by"] = json!("api_token");
-            body["token_id"] = json!(id);
+            body.authenticated_by = "api_token";
+            body.token_id = Some(*id);
         }
     }
-    ResponseJson(body)
+    ResponseJson(body).into_response()
 }
 
 #[derive(Deserialize)]

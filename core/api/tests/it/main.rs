@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use omnigate_api::ApiService;
 use omnigate_api::auth::password::hash_password_blocking;
 use omnigate_api::{ApiConfig, AppState};
 use omnigate_domain::{DisplayName, Email, ManualClock, Role, Timestamp};
@@ -23,7 +23,7 @@ const PASSWORD: &str = "a long enough password";
 struct World {
     _dir: tempfile::TempDir,
     clock: ManualClock,
-    app: Router,
+    app: ApiService,
 }
 
 fn world(config: ApiConfig) -> World {
@@ -43,7 +43,7 @@ fn world(config: ApiConfig) -> World {
     World {
         _dir: dir,
         clock,
-        app: omnigate_api::router(state),
+        app: omnigate_api::service(state),
     }
 }
 
