@@ -150,6 +150,7 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
     let cert = data.join("tls/self-signed.crt");
     let key = data.join("tls/self-signed.key");
     let mut ours = Vec::new();
+    let mut probe = Vec::new();
     let mut bare = Vec::new();
     let mut idle_rss_kb = Vec::new();
     let mut loaded_rss_kb = Vec::new();
@@ -169,6 +170,11 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
             &format!("https://{}/api/v1/me", server.addr),
             Some(&cookie),
         )?);
+        probe.push(wrk(
+            options,
+            &format!("https://{}/healthz", server.addr),
+            None,
+        )?);
         loaded_rss_kb.push(rss_kb(server.child.id())?);
         stop(server)?;
     }
@@ -185,6 +191,12 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
         list(&ours)
     );
     println!("| omnigate / bare | {:.0}% | |", 100.0 * ours_m / bare_m);
+    println!(
+        "| omnigate unauthenticated `GET /healthz` (all layers, no auth), req/s | {:.0} ({:.0}% of bare) | {} |",
+        median(&probe),
+        100.0 * median(&probe) / bare_m,
+        list(&probe)
+    );
     println!(
         "| idle RSS after start-up and one login, MB | {:.1} | {} |",
         median(&idle_rss_kb) / 1024.0,

@@ -5,9 +5,7 @@ use std::any::Any;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -57,9 +55,10 @@ pub(crate) fn wrap(router: Router, state: &AppState) -> ApiService {
     let limit = state.config().body_limit_bytes;
     let stack = ServiceBuilder::new()
         .map_response(security_headers)
-        .layer(from_fn_with_state(state.clone(), metrics::track))
-        .layer(from_fn(json_errors))
-        .map_response(IntoResponse::into_response)
+        .layer(metrics::TrackLayer {
+            state: state.clone(),
+        })
+        .map_response(json_errors)
         .layer(CatchPanicLayer::custom(panic_response))
         .map_response(IntoResponse::into_response)
         .layer(RequestBodyLimitLayer::new(limit))
@@ -89,8 +88,8 @@ fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
 
 /// Gives error responses produced outside our handlers (tower layers, axum's
 /// own rejections) the API's JSON error shape.
-async fn json_errors(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+fn json_errors(response: impl IntoResponse) -> Response {
+    let response = response.into_response();
     let status = response.status();
     let is_json = response
         .headers()

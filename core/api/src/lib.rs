@@ -106,6 +106,6 @@ fn routes(state: &AppState) -> Router {
         )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(axum::middleware::from_fn(metrics::tag_route))
+        .layer(metrics::RouteTagLayer)
         .with_state(state.clone())
 }

@@ -3,9 +3,12 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::MatchedPath;
+use axum::http::{Method, Request};
 use axum::response::Response;
 use omnigate_store::Store;
 use prometheus_client::collector::Collector;
@@ -17,6 +20,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use tower::{Layer, Service};
 
 use crate::state::AppState;
 
@@ -133,44 +137,159 @@ impl Metrics {
 }
 
 /// Inside the router: hands the matched route template outwards in the
-/// response, where [`track`] reads it.
-pub(crate) async fn tag_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(route);
+/// response, where [`Track`] reads it.
+#[derive(Clone, Copy)]
+pub(crate) struct RouteTagLayer;
+
+impl<S> Layer<S> for RouteTagLayer {
+    type Service = RouteTag<S>;
+
+    fn layer(&self, inner: S) -> RouteTag<S> {
+        RouteTag { inner }
     }
-    response
+}
+
+/// The service [`RouteTagLayer`] makes.
+#[derive(Clone)]
+pub(crate) struct RouteTag<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for RouteTag<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RouteTagFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        RouteTagFuture {
+            route: req.extensions().get::<MatchedPath>().cloned(),
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Adds the route template to the inner service's response.
+    pub(crate) struct RouteTagFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F, E> Future for RouteTagFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(route) = this.route.take() {
+            response.extensions_mut().insert(route);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// Outside the router: counts every request under its route template (not
 /// the raw path, so ids do not explode the label space), including those
 /// answered by layers (timeouts, panics, body limits).
-pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = method_label(req.method());
-    let began = Instant::now();
-    let response = next.run(req).await;
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(unmatched, |p| state.inner.metrics.intern(p.as_str()));
-    let metrics = &state.inner.metrics;
-    metrics
-        .latency
-        .get_or_create(&LatencyLabels {
-            route: route.clone(),
-            method,
-        })
-        .observe(began.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route,
-            method,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    response
+#[derive(Clone)]
+pub(crate) struct TrackLayer {
+    pub(crate) state: AppState,
+}
+
+impl<S> Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// The service [`TrackLayer`] makes.
+#[derive(Clone)]
+pub(crate) struct Track<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S, B> Service<Request<B>> for Track<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        TrackFuture {
+            method: method_label(req.method()),
+            began: Instant::now(),
+            state: self.state.clone(),
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Records the request once the inner service has answered.
+    pub(crate) struct TrackFuture<F> {
+        #[pin]
+        inner: F,
+        method: &'static str,
+        began: Instant,
+        state: AppState,
+    }
+}
+
+impl<F, E> Future for TrackFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        let metrics = &this.state.inner.metrics;
+        let route = response
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(unmatched, |p| metrics.intern(p.as_str()));
+        metrics
+            .latency
+            .get_or_create(&LatencyLabels {
+                route: route.clone(),
+                method: this.method,
+            })
+            .observe(this.began.elapsed().as_secs_f64());
+        metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                route,
+                method: this.method,
+                status: response.status().as_u16(),
+            })
+            .inc();
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// Figures read at scrape time.

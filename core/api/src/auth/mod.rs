@@ -11,13 +11,18 @@ mod lockout;
 pub mod password;
 pub mod secret;
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
-use axum::middleware::{FromFnLayer, Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use omnigate_domain::{Actor, Permission, Timestamp, User};
 use omnigate_store::SessionRecord;
+use tower::{Layer, Service};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -70,34 +75,92 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
-type PermitState = (AppState, Permission);
-type PermitFn = fn(State<PermitState>, Request, Next) -> PermitFuture;
-type PermitFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
-/// The layer type [`permit`] returns.
-pub(crate) type PermitLayer = FromFnLayer<PermitFn, PermitState, (State<PermitState>, Request)>;
-
 /// The layer that guards one handler with one permission.
 pub(crate) fn permit(state: &AppState, permission: Permission) -> PermitLayer {
-    fn run(
-        State((state, permission)): State<(AppState, Permission)>,
-        req: Request,
-        next: Next,
-    ) -> PermitFuture {
-        Box::pin(async move {
-            match authorize(&state, permission, req).await {
-                Ok(req) => next.run(req).await,
-                Err(error) => error.into_response(),
-            }
-        })
+    PermitLayer {
+        state: state.clone(),
+        permission,
     }
-    from_fn_with_state((state.clone(), permission), run as PermitFn)
 }
 
-async fn authorize(
-    state: &AppState,
+/// See [`permit`]. A plain tower layer rather than `from_fn`: authentication
+/// is synchronous, so a refusal is a ready future and an admitted request
+/// goes straight to the handler, with no boxing on the way.
+#[derive(Clone)]
+pub(crate) struct PermitLayer {
+    state: AppState,
     permission: Permission,
-    mut req: Request,
-) -> Result<Request, ApiError> {
+}
+
+impl<S> Layer<S> for PermitLayer {
+    type Service = Permit<S>;
+
+    fn layer(&self, inner: S) -> Permit<S> {
+        Permit {
+            inner,
+            state: self.state.clone(),
+            permission: self.permission,
+        }
+    }
+}
+
+/// The service [`PermitLayer`] makes.
+#[derive(Clone)]
+pub(crate) struct Permit<S> {
+    inner: S,
+    state: AppState,
+    permission: Permission,
+}
+
+impl<S> Service<Request> for Permit<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = PermitFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        match authorize(&self.state, self.permission, &mut req) {
+            Ok(()) => PermitFuture::Admitted {
+                inner: self.inner.call(req),
+            },
+            Err(error) => PermitFuture::Refused {
+                response: Some(error.into_response()),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Either the handler's future or the refusal.
+    #[project = PermitProj]
+    pub(crate) enum PermitFuture<F> {
+        /// Authorised: the handler runs.
+        Admitted { #[pin] inner: F },
+        /// Refused: the error response, taken on first poll.
+        Refused { response: Option<Response> },
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for PermitFuture<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            PermitProj::Admitted { inner } => inner.poll(cx),
+            PermitProj::Refused { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| ApiError::internal(&"refusal polled twice").into_response()))),
+        }
+    }
+}
+
+fn authorize(state: &AppState, permission: Permission, req: &mut Request) -> Result<(), ApiError> {
     let principal = authenticate(state, req.method(), req.headers())?;
     if !principal.user.role.allows(permission) {
         return Err(ApiError::forbidden(format!(
@@ -107,7 +170,7 @@ async fn authorize(
         )));
     }
     req.extensions_mut().insert(principal);
-    Ok(req)
+    Ok(())
 }
 
 fn authenticate(
