@@ -13,6 +13,7 @@
 //! write.
 
 pub mod audit;
+mod cache;
 pub mod commit;
 mod lock;
 pub mod record;
@@ -109,6 +110,10 @@ impl Default for StoreOptions {
     }
 }
 
+/// Entries per read cache: far more than the concurrent sessions and users of
+/// one installation, small enough (a few MB) not to matter.
+const CACHE_CAPACITY: usize = 16_384;
+
 const ID_COUNTER_KEY: &str = "id_counter";
 
 /// The opened data directory. Cheap to share behind an `Arc`.
@@ -118,6 +123,10 @@ pub struct Store {
     commit: commit::GroupCommit,
     /// Serialises audit appends so each record chains to its predecessor.
     audit_append: Mutex<()>,
+    /// Decoded sessions by token hash, for authentication.
+    session_cache: cache::ReadCache<[u8; 32], SessionRecord>,
+    /// Decoded users by id, for authentication.
+    user_cache: cache::ReadCache<u64, omnigate_domain::User>,
     dir: PathBuf,
     _lock: lock::DataDirLock,
 }
@@ -163,6 +172,8 @@ impl Store {
             trees,
             commit,
             audit_append: Mutex::new(()),
+            session_cache: cache::ReadCache::new(CACHE_CAPACITY),
+            user_cache: cache::ReadCache::new(CACHE_CAPACITY),
             dir: dir.to_path_buf(),
             _lock: lock,
         }))

@@ -68,7 +68,18 @@ impl Store {
         self.trees
             .sessions
             .insert(token_hash, record::encode(session)?)?;
+        self.session_cache.invalidate(token_hash);
         Ok(())
+    }
+
+    /// The session for a token hash, shared from the read cache; this is
+    /// the lookup behind every cookie-authenticated request.
+    pub fn cached_session(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<std::sync::Arc<SessionRecord>>, StoreError> {
+        self.session_cache
+            .get_or_load(token_hash, || self.session(token_hash))
     }
 
     /// The session for a token hash, if any.
@@ -83,6 +94,7 @@ impl Store {
     /// Removes a session (logout, expiry).
     pub fn delete_session(&self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
         self.trees.sessions.remove(token_hash)?;
+        self.session_cache.invalidate(token_hash);
         Ok(())
     }
 
@@ -105,6 +117,7 @@ impl Store {
                 removed += 1;
             }
         }
+        self.session_cache.invalidate_all();
         Ok(removed)
     }
 
@@ -124,6 +137,7 @@ impl Store {
                 removed += 1;
             }
         }
+        self.session_cache.invalidate_all();
         Ok(removed)
     }
 

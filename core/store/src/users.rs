@@ -141,6 +141,12 @@ impl Store {
         self.user_record(id)?.map(UserRecord::into_user).transpose()
     }
 
+    /// The user with `id`, shared from the read cache; the lookup behind
+    /// every authenticated request.
+    pub fn cached_user(&self, id: UserId) -> Result<Option<std::sync::Arc<User>>, StoreError> {
+        self.user_cache.get_or_load(&id.0, || self.user(id))
+    }
+
     /// The user with `email` and their password hash, for login.
     pub fn user_credentials(&self, email: &Email) -> Result<Option<(User, String)>, StoreError> {
         let Some(id) = self.trees.users_by_email.get(email.as_str())? else {
@@ -208,6 +214,7 @@ impl Store {
             users.insert(&key, encoded)?;
             Ok((before, after))
         })?;
+        self.user_cache.invalidate(&id.0);
         Ok(outcome)
     }
 

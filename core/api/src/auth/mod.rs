@@ -14,6 +14,7 @@ pub mod secret;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::{FromRequestParts, Request};
@@ -36,7 +37,7 @@ pub enum Credential {
         /// SHA-256 of the session token (the store's key).
         token_hash: [u8; 32],
         /// The session as stored.
-        session: SessionRecord,
+        session: Arc<SessionRecord>,
     },
     /// An API token.
     Token {
@@ -48,8 +49,8 @@ pub enum Credential {
 /// An authenticated caller whose role allowed the request.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The user (for a token, the user it acts as).
-    pub user: User,
+    /// The user (for a token, the user it acts as), shared with the store's cache.
+    pub user: Arc<User>,
     /// How they authenticated.
     pub credential: Credential,
 }
@@ -206,7 +207,7 @@ fn authenticate_token(state: &AppState, token: &str) -> Result<Principal, ApiErr
     let record = store
         .token_by_hash(&secret::sha256(token))?
         .ok_or_else(invalid)?;
-    let user = store.user(record.user())?.ok_or_else(invalid)?;
+    let user = store.cached_user(record.user())?.ok_or_else(invalid)?;
     if user.disabled {
         return Err(ApiError::unauthenticated(
             "the API token belongs to a disabled user",
@@ -222,7 +223,7 @@ fn authenticate_session(state: &AppState, token: &str) -> Result<Principal, ApiE
     let store = &state.inner.store;
     let token_hash = secret::sha256(token);
     let expired = || ApiError::unauthenticated("your session has ended; log in again");
-    let mut session = store.session(&token_hash)?.ok_or_else(expired)?;
+    let mut session = store.cached_session(&token_hash)?.ok_or_else(expired)?;
     let now = state.now();
     let idle_ms =
         i64::try_from(state.config().session_idle_timeout.as_millis()).unwrap_or(i64::MAX);
@@ -230,7 +231,7 @@ fn authenticate_session(state: &AppState, token: &str) -> Result<Principal, ApiE
         store.delete_session(&token_hash)?;
         return Err(expired());
     }
-    let user = store.user(session.user())?.ok_or_else(expired)?;
+    let user = store.cached_user(session.user())?.ok_or_else(expired)?;
     if user.disabled {
         store.delete_session(&token_hash)?;
         return Err(expired());
@@ -239,8 +240,9 @@ fn authenticate_session(state: &AppState, token: &str) -> Result<Principal, ApiE
     // reads do not turn into writes. Not awaited for durability: losing a
     // minute of idle time in a crash is harmless.
     if now.0 - session.last_seen_ms > 60_000 {
-        session.last_seen_ms = now.0;
-        store.put_session(&token_hash, &session)?;
+        let touched = Arc::make_mut(&mut session);
+        touched.last_seen_ms = now.0;
+        store.put_session(&token_hash, touched)?;
     }
     Ok(Principal {
         user,

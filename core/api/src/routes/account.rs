@@ -175,7 +175,7 @@ struct Me<'a> {
 /// (so a reloaded console can carry on without logging in again).
 pub(crate) async fn me(principal: Principal) -> Response {
     let mut body = Me {
-        user: UserView::from(&principal.user),
+        user: UserView::from(&*principal.user),
         authenticated_by: "session",
         csrf_token: None,
         session_expires_at: None,

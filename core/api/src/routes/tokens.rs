@@ -43,7 +43,7 @@ pub(crate) async fn create(
         );
     }
     let user = match request.user_id {
-        None => principal.user.clone(),
+        None => (*principal.user).clone(),
         Some(id) => state.inner.store.user(UserId(id))?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

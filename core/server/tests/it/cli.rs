@@ -112,3 +112,30 @@ fn create_user_reads_the_password_from_stdin_and_validates_input() {
         "{listing}"
     );
 }
+
+#[test]
+fn on_a_terminal_create_user_generates_a_password_and_prints_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // `script` gives the command a pseudo-terminal, as an admin's shell would.
+    let command = format!(
+        "OMNIGATE_STORAGE__DATA_DIR={} {} admin create-user --email ops@example.com --name Ops --role admin",
+        dir.path().display(),
+        crate::harness::BIN
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let password = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .unwrap_or_else(|| panic!("no password printed: {text}"));
+    assert_eq!(password.len(), 20, "{text}");
+    assert!(text.contains("shown only this once"), "{text}");
+}

@@ -43,6 +43,28 @@ async fn probes_answer_over_http2_and_http1_with_security_headers() {
 }
 
 #[tokio::test]
+async fn tls_1_2_clients_are_served_and_plain_http_is_not() {
+    let f = Fixture::start().await;
+    let pem = std::fs::read(f.dir.path().join("tls/self-signed.crt")).unwrap();
+    let tls12 = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .max_tls_version(reqwest::tls::Version::TLS_1_2)
+        .build()
+        .unwrap();
+    let reply = tls12.get(f.server.url("/healthz")).send().await.unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+
+    // Plain HTTP on the TLS port gets no HTTP answer at all.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/healthz", f.server.addr.port()))
+        .send()
+        .await;
+    assert!(plain.is_err(), "plain HTTP was answered: {plain:?}");
+}
+
+#[tokio::test]
 async fn the_self_signed_certificate_is_kept_and_reused_across_restarts() {
     let f = Fixture::start().await;
     let cert = std::fs::read(f.dir.path().join("tls/self-signed.crt")).unwrap();
