@@ -45,7 +45,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err("creating the first admin failed (see above)".into());
     }
     eprintln!(
-        "\nxtask: starting omnigate. The console and API are at https://127.0.0.1:8443/ (self-signed certificate).\n\
+        "\nxtask: starting omnigate at https://127.0.0.1:8443/ (self-signed certificate; JSON API under /api/v1/, the web console is not built yet).\n\
          xtask: log in as {FIRST_ADMIN} with the password printed above (on later runs: the one you kept),\n\
          xtask: e.g. curl -k -c jar -H 'content-type: application/json' -d '{{\"email\":\"{FIRST_ADMIN}\",\"password\":\"...\"}}' https://127.0.0.1:8443/api/v1/auth/login\n\
          xtask: data lives in ./data; stop with Ctrl-C.\n"

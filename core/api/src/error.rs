@@ -106,7 +106,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "storage_unavailable",
-                    "the change could not be written to disk; it was not applied",
+                    "writing to disk failed, so the outcome of this request is unknown; the server refuses further changes until an administrator fixes the disk and restarts it",
                 )
             }
             other => ApiError::internal(&other),

@@ -126,27 +126,17 @@ impl AppState {
         Ok(self.inner.store.durable().await?)
     }
 
-    /// Removes throttle entries that no longer matter, so the maps stay small
-    /// under a spray of random names or addresses.
-    pub(crate) fn prune_throttles(&self) {
-        const PRUNE_ABOVE: usize = 10_000;
-        let now = self.now();
-        for (map, policy) in [
-            (
-                &self.inner.account_throttles,
-                self.inner.config.account_throttle,
-            ),
-            (
-                &self.inner.address_throttles,
-                self.inner.config.address_throttle,
-            ),
-        ] {
-            let mut map = map
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if map.len() > PRUNE_ABOVE {
-                map.retain(|_, t| !t.is_stale(policy, now));
-            }
+    /// Refuses a change up front when the store cannot make it durable (a
+    /// flush failed), instead of applying it in memory and failing after.
+    pub(crate) fn refuse_if_read_only(&self) -> Result<(), ApiError> {
+        if self.inner.store.is_ready() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the server cannot write to disk and refuses changes until an administrator fixes it and restarts the server",
+            ))
         }
     }
 }

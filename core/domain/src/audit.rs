@@ -22,6 +22,8 @@ pub enum AuditAction {
     Logout,
     /// A user changed their own password.
     PasswordChanged,
+    /// A password change was refused because the current password was wrong.
+    PasswordChangeFailed,
     /// An admin set a new password for a user.
     PasswordReset,
     /// A user account was created.
@@ -46,11 +48,12 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for documentation and filters.
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::Logout,
         AuditAction::PasswordChanged,
+        AuditAction::PasswordChangeFailed,
         AuditAction::PasswordReset,
         AuditAction::UserCreated,
         AuditAction::UserRoleChanged,
@@ -71,6 +74,7 @@ impl AuditAction {
             AuditAction::LoginFailed => "auth.login_failed",
             AuditAction::Logout => "auth.logout",
             AuditAction::PasswordChanged => "auth.password_changed",
+            AuditAction::PasswordChangeFailed => "auth.password_change_failed",
             AuditAction::PasswordReset => "user.password_reset",
             AuditAction::UserCreated => "user.created",
             AuditAction::UserRoleChanged => "user.role_changed",

@@ -14,6 +14,6 @@ pub mod user;
 
 pub use audit::{Actor, AuditAction, AuditEvent};
 pub use permission::Permission;
-pub use throttle::{LoginThrottle, ThrottlePolicy};
+pub use throttle::{LoginThrottle, Refusal, ThrottlePolicy};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use user::{DisplayName, Email, PasswordPolicy, Role, User, UserId, ValidationError};

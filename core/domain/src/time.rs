@@ -111,12 +111,20 @@ impl Timestamp {
         }
         let offset_secs = match rest {
             "Z" | "z" => 0,
-            _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
+            // Compared as bytes: the text comes from outside and may hold
+            // multi-byte characters where slicing by position would panic.
+            _ if rest.len() == 6
+                && matches!(rest.as_bytes()[0], b'+' | b'-')
+                && rest.as_bytes()[3] == b':' =>
+            {
                 let sign = if rest.starts_with('-') { -1 } else { 1 };
-                let (h, m) = (
-                    rest[1..3].parse::<i64>().ok()?,
-                    rest[4..6].parse::<i64>().ok()?,
-                );
+                let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+                    let part: &str = rest.get(range)?;
+                    part.bytes()
+                        .all(|c| c.is_ascii_digit())
+                        .then(|| part.parse().ok())?
+                };
+                let (h, m) = (digits(1..3)?, digits(4..6)?);
                 sign * (h * 3600 + m * 60)
             }
             _ => return None,
@@ -231,6 +239,8 @@ mod tests {
         );
         for bad in [
             "",
+            "2026-11-25T15:03:25\u{e9}1234",
+            "2026-11-25T15:03:25+\u{e9}:00",
             "2026-11-25",
             "2026-13-01T00:00:00Z",
             "2026-11-25T15:03:25",

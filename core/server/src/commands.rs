@@ -28,6 +28,17 @@ fn print(text: &str) {
 }
 
 pub(crate) fn config_check(settings: &Settings, file: Option<&Path>) -> ExitCode {
+    // Configured certificate files are read and paired now, so a typo fails
+    // the check (and systemd's ExecStartPre) rather than the start.
+    if settings.server.tls.cert.is_some()
+        && let Err(error) = crate::tls::load(
+            &settings.server.tls,
+            &settings.storage.data_dir,
+            settings.server.listen,
+        )
+    {
+        return fail(error, exit::CONFIG);
+    }
     match settings.to_redacted_toml() {
         Ok(text) => {
             let source = file.map_or_else(
@@ -64,9 +75,12 @@ pub(crate) fn create_user(settings: &Settings, args: &CreateUserArgs) -> ExitCod
         print("users exist already; nothing created\n");
         return ExitCode::SUCCESS;
     }
+    let policy = PasswordPolicy {
+        min_chars: settings.auth.min_password_length,
+    };
     let stdin = std::io::stdin();
     let (password, generated) = if args.generate_password || stdin.is_terminal() {
-        (secret::generated_password(), true)
+        (secret::generated_password(policy), true)
     } else {
         let mut text = String::new();
         if let Err(error) = stdin.lock().read_to_string(&mut text) {
@@ -77,9 +91,6 @@ pub(crate) fn create_user(settings: &Settings, args: &CreateUserArgs) -> ExitCod
         }
         let line = text.strip_suffix('\n').unwrap_or(&text);
         (line.strip_suffix('\r').unwrap_or(line).to_owned(), false)
-    };
-    let policy = PasswordPolicy {
-        min_chars: settings.auth.min_password_length,
     };
     if let Err(error) = policy.check(&password) {
         return fail(

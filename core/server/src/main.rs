@@ -126,7 +126,11 @@ fn main() -> ExitCode {
                 Err(error) => {
                     tracing::error!(%error, "omnigate stopped with an error");
                     eprintln!("omnigate: {error}");
-                    ExitCode::from(exit::FAILURE)
+                    let code = match error {
+                        serve::ServeError::Config(_) => exit::CONFIG,
+                        serve::ServeError::Runtime(_) => exit::FAILURE,
+                    };
+                    ExitCode::from(code)
                 }
             }
         }

@@ -23,15 +23,41 @@ use tower::ServiceExt;
 use crate::settings::Settings;
 use crate::{systemd, tls};
 
+/// Why the server could not run.
+#[derive(Debug)]
+pub enum ServeError {
+    /// The configuration names something unusable (certificate files).
+    Config(String),
+    /// Anything else: the data directory, the port, the disk.
+    Runtime(String),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Config(message) | ServeError::Runtime(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<String> for ServeError {
+    fn from(message: String) -> ServeError {
+        ServeError::Runtime(message)
+    }
+}
+
 /// Runs the server until SIGTERM or SIGINT, then shuts down gracefully.
-pub async fn run(settings: Settings, config_file: Option<&std::path::Path>) -> Result<(), String> {
+pub async fn run(
+    settings: Settings,
+    config_file: Option<&std::path::Path>,
+) -> Result<(), ServeError> {
     let started = Instant::now();
     let data_dir = settings.storage.data_dir.clone();
     let store =
         Store::open_with(&data_dir, &settings.store_options()).map_err(|e| e.to_string())?;
     record_config_change(&store, &settings).await?;
     let tls = tls::load(&settings.server.tls, &data_dir, settings.server.listen)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ServeError::Config(e.to_string()))?;
     let state = AppState::new(
         Arc::clone(&store),
         Arc::new(SystemClock),

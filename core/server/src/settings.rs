@@ -45,15 +45,20 @@ pub struct ServerSettings {
     /// Certificate and key.
     pub tls: TlsSettings,
     /// Largest request body accepted.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub request_body_limit_bytes: usize,
     /// Longest a request may take.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub request_timeout_secs: u64,
     /// Time allowed for a TLS handshake and for a request's headers; an
     /// HTTP/1.1 connection idle between requests for this long is closed.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub header_timeout_secs: u64,
     /// Most connections served at once; more wait in the kernel's backlog.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub max_connections: usize,
     /// Longest graceful shutdown waits for in-flight requests.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub shutdown_grace_secs: u64,
 }
 
@@ -74,6 +79,7 @@ pub struct StorageSettings {
     /// The data directory (database, certificates, attachments).
     pub data_dir: PathBuf,
     /// Upper bound of the database's in-memory page cache.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub cache_capacity_bytes: u64,
 }
 
@@ -90,18 +96,25 @@ pub struct PluginSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// Absolute lifetime of a login session.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub session_ttl_secs: u64,
     /// A session unused for this long ends.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub session_idle_timeout_secs: u64,
     /// Fewest characters in a password.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub min_password_length: usize,
     /// Failed logins per account within the window before a lockout.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub max_failures_per_account: u32,
     /// Failed logins per client address within the window before a lockout.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub max_failures_per_address: u32,
     /// How far back failed logins count.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub failure_window_secs: u64,
     /// How long a lockout lasts.
+    #[serde(deserialize_with = "strict::whole_number")]
     pub lockout_secs: u64,
 }
 
@@ -192,6 +205,59 @@ impl Default for AuthSettings {
     }
 }
 
+/// Deserializers that refuse what the `config` crate would otherwise coerce.
+mod strict {
+    use serde::de::{self, Deserializer, Unexpected, Visitor};
+
+    /// A whole, non-negative number: `true`, `0.5`, `-30.0`, `inf` and `"yes"`
+    /// are refused instead of becoming 1, 1, 0, the maximum and 1.
+    pub(super) fn whole_number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64>,
+    {
+        struct Whole;
+        impl Visitor<'_> for Whole {
+            type Value = u64;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number of 0 or more")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+                Ok(v)
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+                u64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+            }
+
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<u64, E> {
+                u64::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))
+            }
+
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<u64, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("{v} is not a whole number of 0 or more")))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+                // Environment variables arrive as text.
+                let trimmed = v.trim();
+                if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+                    trimmed
+                        .parse()
+                        .map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
+                } else {
+                    Err(E::invalid_value(Unexpected::Str(v), &self))
+                }
+            }
+        }
+        let value = deserializer.deserialize_any(Whole)?;
+        T::try_from(value).map_err(|_| de::Error::custom(format!("{value} is too large")))
+    }
+}
+
 /// A configuration that cannot be used, with the key and source at fault.
 #[derive(Debug)]
 pub struct SettingsError(String);
@@ -249,43 +315,88 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        let positive = [
+        const DAY: u64 = 86_400;
+        let ranges: [(&str, u64, u64, u64); 13] = [
             (
                 "server.request_body_limit_bytes",
                 self.server.request_body_limit_bytes as u64,
+                1024,
+                1 << 30,
             ),
             (
                 "server.request_timeout_secs",
                 self.server.request_timeout_secs,
+                1,
+                DAY,
             ),
             (
                 "server.header_timeout_secs",
                 self.server.header_timeout_secs,
+                1,
+                3600,
             ),
-            ("server.max_connections", self.server.max_connections as u64),
-            ("auth.session_ttl_secs", self.auth.session_ttl_secs),
+            (
+                "server.max_connections",
+                self.server.max_connections as u64,
+                1,
+                1_000_000,
+            ),
+            (
+                "server.shutdown_grace_secs",
+                self.server.shutdown_grace_secs,
+                0,
+                3600,
+            ),
+            (
+                "storage.cache_capacity_bytes",
+                self.storage.cache_capacity_bytes,
+                1 << 20,
+                1 << 40,
+            ),
+            (
+                "auth.session_ttl_secs",
+                self.auth.session_ttl_secs,
+                60,
+                90 * DAY,
+            ),
             (
                 "auth.session_idle_timeout_secs",
                 self.auth.session_idle_timeout_secs,
+                60,
+                90 * DAY,
+            ),
+            (
+                "auth.min_password_length",
+                self.auth.min_password_length as u64,
+                8,
+                128,
             ),
             (
                 "auth.max_failures_per_account",
                 u64::from(self.auth.max_failures_per_account),
+                1,
+                1000,
             ),
             (
                 "auth.max_failures_per_address",
                 u64::from(self.auth.max_failures_per_address),
+                1,
+                100_000,
             ),
-            ("auth.failure_window_secs", self.auth.failure_window_secs),
-            ("auth.lockout_secs", self.auth.lockout_secs),
+            (
+                "auth.failure_window_secs",
+                self.auth.failure_window_secs,
+                1,
+                DAY,
+            ),
+            ("auth.lockout_secs", self.auth.lockout_secs, 1, DAY),
         ];
-        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(SettingsError(format!("{key}: must be greater than 0")));
-        }
-        if self.auth.min_password_length < 8 {
-            return Err(SettingsError(
-                "auth.min_password_length: must be at least 8".into(),
-            ));
+        if let Some((key, value, min, max)) =
+            ranges.iter().find(|(_, v, min, max)| v < min || v > max)
+        {
+            return Err(SettingsError(format!(
+                "{key}: {value} is out of range; use {min} to {max}"
+            )));
         }
         match (&self.server.tls.cert, &self.server.tls.key) {
             (Some(_), None) => {
@@ -517,6 +628,27 @@ mod tests {
         assert!(message.contains("logging.format"), "{message}");
         let message = load_err("[server.tls]\ncert = \"/c.pem\"\n", &[]);
         assert!(message.contains("server.tls.key"), "{message}");
+    }
+
+    #[test]
+    fn numbers_are_not_coerced_from_other_types_and_are_bounded() {
+        for toml in [
+            "[server]\nmax_connections = true\n",
+            "[auth]\nsession_idle_timeout_secs = 3600.5\n",
+            "[server]\nshutdown_grace_secs = -30\n",
+            "[auth]\nlockout_secs = inf\n",
+            "[auth]\nmin_password_length = 300\n",
+            "[server]\nmax_connections = 0\n",
+        ] {
+            let message = load_err(toml, &[]);
+            let key = toml.lines().nth(1).unwrap().split(' ').next().unwrap();
+            assert!(message.contains(key), "{toml}: {message}");
+        }
+        let message = load_err("", &[("OMNIGATE_SERVER__MAX_CONNECTIONS", "yes")]);
+        assert!(message.contains("server.max_connections"), "{message}");
+        let ok = Settings::load_with_env(None, env(&[("OMNIGATE_SERVER__MAX_CONNECTIONS", "500")]))
+            .unwrap();
+        assert_eq!(ok.server.max_connections, 500);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 use omnigate_domain::{AuditEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
 
 use crate::record::{self, Record, id_key, key_id};
 use crate::{Store, StoreError};
@@ -168,8 +170,13 @@ impl Store {
         let mut head = Vec::with_capacity(40);
         head.extend_from_slice(&entry.seq.to_be_bytes());
         head.extend_from_slice(&entry.hash);
-        self.trees.audit.insert(id_key(entry.seq), bytes)?;
-        self.trees.meta.insert(HEAD_KEY, head)?;
+        // One transaction: a flush can never persist the record without the
+        // head (which `verify` would report as tampering after a crash).
+        (&self.trees.audit, &self.trees.meta).transaction(|(audit, meta)| {
+            audit.insert(&id_key(entry.seq), bytes.as_slice())?;
+            meta.insert(HEAD_KEY, head.as_slice())?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
         Ok(entry)
     }
 
@@ -183,11 +190,9 @@ impl Store {
         let mut found = Vec::new();
         for item in self.trees.audit.range(..id_key(upper)).rev() {
             let (_, value) = item?;
+            // No early stop at `since`: the wall clock can step backwards, so
+            // sequence order is not strictly time order.
             let entry: AuditEntry = record::decode(&value)?;
-            if filter.since.is_some_and(|t| entry.at_ms < t.0) {
-                // Records are in time order; nothing older can match.
-                break;
-            }
             if filter.matches(&entry) {
                 found.push(entry);
                 if found.len() >= limit {
@@ -208,12 +213,17 @@ impl Store {
         };
         for item in self.trees.audit.iter() {
             let (key, value) = item?;
-            let seq = key_id(&key)?;
             let report = |b| {
                 Ok(ChainReport {
                     verified: expected_seq - 1,
                     broken: Some(b),
                 })
+            };
+            let Ok(seq) = key_id(&key) else {
+                return report(broken(
+                    expected_seq,
+                    "a record is stored under a malformed key",
+                ));
             };
             if seq != expected_seq {
                 return report(broken(
@@ -240,8 +250,16 @@ impl Store {
             prev_hash = entry.hash;
             expected_seq += 1;
         }
-        let head = self.audit_head()?;
         let last = expected_seq - 1;
+        let head = match self.trees.meta.get(HEAD_KEY)? {
+            None if last > 0 => {
+                return Ok(ChainReport {
+                    verified: last,
+                    broken: Some(broken(last, "the log's head record is missing")),
+                });
+            }
+            _ => self.audit_head()?,
+        };
         if head != (last, prev_hash) {
             return Ok(ChainReport {
                 verified: last,
@@ -367,6 +385,34 @@ mod tests {
             store.verify_audit_chain().unwrap().broken.map(|b| b.seq),
             Some(2)
         );
+    }
+
+    #[test]
+    fn a_missing_head_or_a_malformed_key_is_a_break_not_an_error() {
+        let (_dir, store) = temp_store();
+        fill(&store, 3);
+        store.trees.meta.remove(HEAD_KEY).unwrap();
+        let broken = store.verify_audit_chain().unwrap().broken.unwrap();
+        assert!(broken.reason.contains("head"), "{}", broken.reason);
+
+        let (_dir, store) = temp_store();
+        fill(&store, 3);
+        store.trees.audit.insert(b"bad", b"x".as_slice()).unwrap();
+        let report = store.verify_audit_chain().unwrap();
+        assert!(report.broken.is_some());
+    }
+
+    #[test]
+    fn records_written_with_a_clock_that_stepped_back_are_still_found() {
+        let (_dir, store) = temp_store();
+        let event = AuditEvent::new(Actor::System, AuditAction::ConfigChanged);
+        store.append_audit(&event, Timestamp(2000)).unwrap();
+        store.append_audit(&event, Timestamp(1000)).unwrap();
+        let since = AuditFilter {
+            since: Some(Timestamp(2000)),
+            ..AuditFilter::default()
+        };
+        assert_eq!(store.audit_entries(&since, 10).unwrap().len(), 1);
     }
 
     #[test]

@@ -39,6 +39,10 @@ struct Shared {
     wake: Condvar,
     completed: watch::Sender<Completed>,
     running: AtomicBool,
+    /// The first flush failure. Sticky: after a failed fsync the kernel may
+    /// have dropped dirty pages, so a later "successful" flush proves
+    /// nothing; every later write is refused until an operator restarts.
+    failure: std::sync::OnceLock<Arc<str>>,
     durable_waits: AtomicU64,
     flush_micros_total: AtomicU64,
 }
@@ -69,6 +73,7 @@ impl GroupCommit {
             wake: Condvar::new(),
             completed,
             running: AtomicBool::new(true),
+            failure: std::sync::OnceLock::new(),
             durable_waits: AtomicU64::new(0),
             flush_micros_total: AtomicU64::new(0),
         });
@@ -88,6 +93,9 @@ impl GroupCommit {
     }
 
     pub(crate) async fn durable(&self) -> Result<(), StoreError> {
+        if let Some(failure) = self.shared.failure.get() {
+            return Err(StoreError::Flush(failure.to_string()));
+        }
         if !self.shared.running.load(Ordering::SeqCst) {
             // No flusher (stopping, or it never started): flush here.
             let db = self.shared.db.clone();
@@ -113,9 +121,9 @@ impl GroupCommit {
             .wait_for(|c| c.epoch >= target)
             .await
             .map_err(|_| StoreError::Flush("the flusher stopped".into()))?;
-        match &outcome.error {
-            None => Ok(()),
-            Some(error) => Err(StoreError::Flush(error.to_string())),
+        match (&outcome.error, self.shared.failure.get()) {
+            (None, None) => Ok(()),
+            (Some(error), _) | (None, Some(error)) => Err(StoreError::Flush(error.to_string())),
         }
     }
 
@@ -127,8 +135,9 @@ impl GroupCommit {
         }
     }
 
-    pub(crate) fn is_running(&self) -> bool {
-        self.shared.running.load(Ordering::SeqCst)
+    /// Running and no flush has failed.
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.shared.running.load(Ordering::SeqCst) && self.shared.failure.get().is_none()
     }
 
     /// Stops the flusher after it has served everyone already waiting.
@@ -171,8 +180,10 @@ fn run_flusher(shared: &Shared) {
         let epoch = shared.started.fetch_add(1, Ordering::SeqCst) + 1;
         let began = Instant::now();
         let error = shared.db.flush().err().map(|error| {
-            tracing::error!(%error, "group commit flush failed");
-            Arc::<str>::from(error.to_string())
+            tracing::error!(%error, "group commit flush failed; refusing further writes until restart");
+            let error = Arc::<str>::from(error.to_string());
+            let _ = shared.failure.set(Arc::clone(&error));
+            error
         });
         let micros = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
         shared

@@ -199,10 +199,11 @@ impl Store {
         self.commit.stats()
     }
 
-    /// Whether the store can take writes (the flusher is running).
+    /// Whether the store can take writes: the flusher runs and no flush has
+    /// failed.
     #[must_use]
     pub fn is_ready(&self) -> bool {
-        self.commit.is_running()
+        self.commit.is_healthy()
     }
 
     /// Bytes the database occupies on disk, for `/metrics`.

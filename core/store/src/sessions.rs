@@ -72,6 +72,28 @@ impl Store {
         Ok(())
     }
 
+    /// Records use of a session for the idle timeout, only if it still
+    /// exists: a request that read the session just before a revocation must
+    /// not write it back. Returns whether the session was there.
+    pub fn touch_session(
+        &self,
+        token_hash: &[u8; 32],
+        last_seen_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut found = false;
+        self.trees.sessions.fetch_and_update(token_hash, |old| {
+            found = old.is_some();
+            let old = old?;
+            let Ok(mut session) = record::decode::<SessionRecord>(old) else {
+                return Some(old.to_vec());
+            };
+            session.last_seen_ms = session.last_seen_ms.max(last_seen_ms);
+            Some(record::encode(&session).unwrap_or_else(|_| old.to_vec()))
+        })?;
+        self.session_cache.invalidate(token_hash);
+        Ok(found)
+    }
+
     /// The session for a token hash, shared from the read cache; this is
     /// the lookup behind every cookie-authenticated request.
     pub fn cached_session(
@@ -113,11 +135,13 @@ impl Store {
             let session = record::decode::<SessionRecord>(&value);
             // An unreadable session is useless to anyone: remove it too.
             if session.is_err() || session.is_ok_and(|s| s.user_id == user.0) {
-                self.trees.sessions.remove(key)?;
+                self.trees.sessions.remove(&key)?;
+                if let Ok(hash) = <[u8; 32]>::try_from(key.as_ref()) {
+                    self.session_cache.invalidate(&hash);
+                }
                 removed += 1;
             }
         }
-        self.session_cache.invalidate_all();
         Ok(removed)
     }
 

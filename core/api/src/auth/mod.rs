@@ -163,6 +163,9 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for PermitFuture<F
 
 fn authorize(state: &AppState, permission: Permission, req: &mut Request) -> Result<(), ApiError> {
     let principal = authenticate(state, req.method(), req.headers())?;
+    if !is_safe(req.method()) {
+        state.refuse_if_read_only()?;
+    }
     if !principal.user.role.allows(permission) {
         return Err(ApiError::forbidden(format!(
             "your role ({}) does not allow this (it needs {})",
@@ -236,13 +239,17 @@ fn authenticate_session(state: &AppState, token: &str) -> Result<Principal, ApiE
         store.delete_session(&token_hash)?;
         return Err(expired());
     }
-    // Record activity for the idle timeout, at most once a minute so that
-    // reads do not turn into writes. Not awaited for durability: losing a
-    // minute of idle time in a crash is harmless.
-    if now.0 - session.last_seen_ms > 60_000 {
-        let touched = Arc::make_mut(&mut session);
-        touched.last_seen_ms = now.0;
-        store.put_session(&token_hash, touched)?;
+    // Record activity for the idle timeout, at most once a minute (or a
+    // quarter of the timeout, if shorter) so that reads do not turn into
+    // writes. Only an existing session is touched: a request that read it
+    // just before a revocation must not bring it back. Not awaited for
+    // durability: losing a minute of idle time in a crash is harmless.
+    let touch_every_ms = (idle_ms / 4).min(60_000);
+    if now.0 - session.last_seen_ms > touch_every_ms {
+        if !store.touch_session(&token_hash, now.0)? {
+            return Err(expired());
+        }
+        Arc::make_mut(&mut session).last_seen_ms = now.0;
     }
     Ok(Principal {
         user,

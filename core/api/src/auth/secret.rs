@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use omnigate_domain::PasswordPolicy;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -16,12 +17,13 @@ pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A password for a person to type once and change: 20 characters from an
-/// alphabet without look-alikes (about 115 bits).
-pub fn generated_password() -> String {
+/// A password for a person to type once and change: from an alphabet
+/// without look-alikes, 20 characters (about 115 bits) or the policy's
+/// minimum if that is longer.
+pub fn generated_password(policy: PasswordPolicy) -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..20)
+    (0..policy.min_chars.max(20))
         .map(|_| {
             let i = usize::try_from(rng.next_u32()).unwrap_or(0) % ALPHABET.len();
             char::from(ALPHABET[i])

@@ -4,7 +4,7 @@ use axum::Json as ResponseJson;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use omnigate_domain::{Actor, AuditAction, AuditEvent, Email, Timestamp};
+use omnigate_domain::{Actor, AuditAction, AuditEvent, Email, PasswordPolicy, Refusal, Timestamp};
 use omnigate_store::{SessionRecord, UserUpdate};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,30 +30,41 @@ pub(crate) async fn login(
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
-    let account_key = request.email.trim().to_lowercase();
+    state.refuse_if_read_only()?;
+    let store = &state.inner.store;
+    let email = Email::parse(&request.email).ok();
+    // Throttle and audit keys stay small whatever is posted: the normalised
+    // address, or one shared key for anything that is not an address.
+    let account_key = email
+        .as_ref()
+        .map_or_else(|| "(not an e-mail address)".to_owned(), Email::to_string);
     let address_key = client.label().unwrap_or_else(|| "unknown".into());
-    let failed = |reason: &str| {
-        AuditEvent::new(Actor::Anonymous, AuditAction::LoginFailed)
-            .target(account_key.clone())
-            .source(client.label())
-            .detail(json!({ "reason": reason }).to_string())
+    let attempt = match state.begin_attempt(&account_key, &address_key, now) {
+        Ok(attempt) => attempt,
+        // Refusals during a lockout are not audited one by one (the start
+        // of the lockout is), so a locked-out client cannot fill the disk.
+        Err(Refusal::LockedUntil(until)) => return Err(locked_out(until, now)),
+        Err(Refusal::Busy) => {
+            return Err(ApiError::too_many_attempts(
+                "other logins for this account or from this address are being checked; try again in a moment",
+                1,
+            ));
+        }
     };
 
-    if let Err(until) = state.check_login_throttles(&account_key, &address_key, now) {
-        state.audit(&failed("locked out"))?;
-        state.durable().await?;
-        return Err(locked_out(until, now));
-    }
-
-    let credentials = match Email::parse(&request.email) {
-        Ok(email) => state.inner.store.user_credentials(&email)?,
-        Err(_) => None,
+    let credentials = match &email {
+        Some(email) => store.user_credentials(email)?,
+        None => None,
     };
     let (user, hash) = match credentials {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
-    let password_ok = state.verify_password(request.password, hash).await?;
+    let plausible = request.password.chars().count() <= PasswordPolicy::MAX_CHARS;
+    let password_ok = plausible
+        && state
+            .verify_password(request.password, hash.clone())
+            .await?;
     let refusal = match &user {
         None => Some("unknown account"),
         Some(_) if !password_ok => Some("wrong password"),
@@ -63,20 +74,22 @@ pub(crate) async fn login(
     let user = match (refusal, user) {
         (None, Some(user)) => user,
         (reason, _) => {
-            let lockout = state.record_login_failure(&account_key, &address_key, now);
-            state.audit(&failed(reason.unwrap_or("refused")))?;
-            state.durable().await?;
+            let lockout = attempt.failed(state.now());
+            let mut detail = json!({ "reason": reason.unwrap_or("refused") });
             if let Some(until) = lockout {
-                return Err(locked_out(until, now));
+                detail["lockout_until"] = json!(until.to_rfc3339());
             }
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "the e-mail or password is wrong, or the account is disabled",
-            ));
+            state.audit(
+                &AuditEvent::new(Actor::Anonymous, AuditAction::LoginFailed)
+                    .target(account_key)
+                    .source(client.label())
+                    .detail(detail.to_string()),
+            )?;
+            state.durable().await?;
+            return Err(lockout.map_or_else(invalid_credentials, |until| locked_out(until, now)));
         }
     };
-    state.clear_account_throttle(&account_key);
+    attempt.succeeded();
 
     let token = secret::random_token();
     let token_hash = secret::sha256(&token);
@@ -89,7 +102,15 @@ pub(crate) async fn login(
         csrf_token: secret::random_token(),
         source: address_key,
     };
-    state.inner.store.put_session(&token_hash, &session)?;
+    store.put_session(&token_hash, &session)?;
+    // A password reset or change that landed while this password was being
+    // checked wins: the session made with the old password is withdrawn.
+    // (The reset ends sessions after changing the hash, so one of the two
+    // always sees the other.)
+    if store.password_hash(user.id)? != hash {
+        store.delete_session(&token_hash)?;
+        return Err(invalid_credentials());
+    }
     state.audit(
         &AuditEvent::new(
             Actor::User {
@@ -116,6 +137,14 @@ pub(crate) async fn login(
             .map_err(|e| ApiError::internal(&e))?,
     );
     Ok((headers, ResponseJson(body)).into_response())
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "the e-mail or password is wrong, or the account is disabled",
+    )
 }
 
 fn locked_out(until: Timestamp, now: Timestamp) -> ApiError {
@@ -214,17 +243,47 @@ pub(crate) async fn change_password(
         .password_policy
         .check(&request.new_password)?;
     let store = &state.inner.store;
+    // Guessing through this endpoint (with a stolen session or token) is
+    // throttled and audited like guessing at the login form.
+    let account_key = principal.user.email.to_string();
+    let address_key = client.label().unwrap_or_else(|| "unknown".into());
+    let attempt = match state.begin_attempt(&account_key, &address_key, state.now()) {
+        Ok(attempt) => attempt,
+        Err(Refusal::LockedUntil(until)) => return Err(locked_out(until, state.now())),
+        Err(Refusal::Busy) => {
+            return Err(ApiError::too_many_attempts(
+                "another password check for this account is in progress; try again in a moment",
+                1,
+            ));
+        }
+    };
     let current = store.password_hash(principal.user.id)?;
     if !state
         .verify_password(request.current_password, current)
         .await?
     {
+        let lockout = attempt.failed(state.now());
+        let mut detail = json!({ "reason": "wrong current password" });
+        if let Some(until) = lockout {
+            detail["lockout_until"] = json!(until.to_rfc3339());
+        }
+        state.audit(
+            &AuditEvent::new(principal.actor(), AuditAction::PasswordChangeFailed)
+                .target(format!("user:{}", principal.user.id))
+                .source(client.label())
+                .detail(detail.to_string()),
+        )?;
+        state.durable().await?;
+        if let Some(until) = lockout {
+            return Err(locked_out(until, state.now()));
+        }
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "wrong_password",
             "the current password is wrong",
         ));
     }
+    attempt.succeeded();
     let hash = state.hash_password(request.new_password).await?;
     store.update_user(
         principal.user.id,

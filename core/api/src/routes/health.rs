@@ -29,7 +29,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<ResponseJson
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
-            "the store's flusher is not running",
+            "the store cannot take writes (its flusher stopped or a flush to disk failed; see the log)",
         ));
     }
     Ok(ResponseJson(json!({ "status": "ready" })))

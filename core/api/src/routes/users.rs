@@ -64,7 +64,10 @@ pub(crate) async fn create(
             state.config().password_policy.check(&password)?;
             (password, false)
         }
-        None => (secret::generated_password(), true),
+        None => (
+            secret::generated_password(state.config().password_policy),
+            true,
+        ),
     };
     let password_hash = state.hash_password(password.clone()).await?;
     let user = state
@@ -203,7 +206,10 @@ pub(crate) async fn reset_password(
             state.config().password_policy.check(&password)?;
             (password, false)
         }
-        None => (secret::generated_password(), true),
+        None => (
+            secret::generated_password(state.config().password_policy),
+            true,
+        ),
     };
     let hash = state.hash_password(password.clone()).await?;
     let store = &state.inner.store;

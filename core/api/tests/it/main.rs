@@ -23,6 +23,7 @@ const PASSWORD: &str = "a long enough password";
 struct World {
     _dir: tempfile::TempDir,
     clock: ManualClock,
+    store: Arc<Store>,
     app: ApiService,
 }
 
@@ -39,10 +40,11 @@ fn world(config: ApiConfig) -> World {
             created_at: Timestamp(0),
         })
         .unwrap();
-    let state = AppState::new(store, Arc::new(clock.clone()), config);
+    let state = AppState::new(Arc::clone(&store), Arc::new(clock.clone()), config);
     World {
         _dir: dir,
         clock,
+        store,
         app: omnigate_api::service(state),
     }
 }
@@ -61,10 +63,14 @@ impl World {
     }
 
     async fn login(&self, password: &str) -> (StatusCode, Value, Option<String>) {
+        self.login_as(EMAIL, password).await
+    }
+
+    async fn login_as(&self, email: &str, password: &str) -> (StatusCode, Value, Option<String>) {
         let request = Request::post("/api/v1/auth/login")
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(
-                json!({ "email": EMAIL, "password": password }).to_string(),
+                json!({ "email": email, "password": password }).to_string(),
             ))
             .unwrap();
         let (status, body, headers) = self.send(request).await;
@@ -145,4 +151,104 @@ async fn failures_spread_beyond_the_window_do_not_lock() {
         w.clock.advance(Duration::from_secs(5 * 60));
     }
     assert_eq!(w.login(PASSWORD).await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_guesses_cannot_get_past_the_lockout() {
+    let w = Arc::new(world(ApiConfig::default()));
+    let mut guesses = Vec::new();
+    for _ in 0..40 {
+        let w = Arc::clone(&w);
+        guesses.push(tokio::spawn(
+            async move { w.login("wrong password").await.0 },
+        ));
+    }
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // At most max_failures (5) passwords were actually checked.
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert_eq!(w.login(PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_huge_login_name_is_not_stored_or_kept() {
+    let w = world(ApiConfig::default());
+    let huge = "x".repeat(200_000);
+    assert_eq!(
+        w.login_as(&huge, "whatever whatever").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let entries = w
+        .store
+        .audit_entries(&omnigate_store::AuditFilter::default(), 10)
+        .unwrap();
+    let failed = entries
+        .iter()
+        .find(|e| e.action == "auth.login_failed")
+        .unwrap();
+    assert_eq!(failed.target.as_deref(), Some("(not an e-mail address)"));
+}
+
+#[tokio::test]
+async fn guessing_through_the_password_change_is_throttled_and_audited() {
+    let w = world(ApiConfig::default());
+    let (_, body, cookie) = w.login(PASSWORD).await;
+    let cookie = cookie.unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    let change = |current: &str| {
+        Request::post("/api/v1/me/password")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, &cookie)
+            .header("x-csrf-token", &csrf)
+            .body(Body::from(
+                json!({ "current_password": current, "new_password": "another long password" })
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+    for _ in 0..4 {
+        assert_eq!(
+            w.send(change("guess guess guess")).await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        w.send(change("guess guess guess")).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        w.send(change(PASSWORD)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let refused = w
+        .store
+        .audit_entries(
+            &omnigate_store::AuditFilter {
+                action: Some("auth.password_change_failed".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap();
+    assert_eq!(refused.len(), 5);
+}
+
+#[tokio::test]
+async fn a_session_revoked_between_reads_is_not_brought_back_by_the_activity_refresh() {
+    let w = world(config());
+    let (_, _, cookie) = w.login(PASSWORD).await;
+    let cookie = cookie.unwrap();
+    assert_eq!(w.me(&cookie).await, StatusCode::OK);
+    let user = w.store.users().unwrap()[0].id;
+    w.clock.advance(Duration::from_secs(120));
+    w.store.delete_sessions_of(user, None).unwrap();
+    // The refresh is due now; it must not re-create the session.
+    assert_eq!(w.me(&cookie).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.store.session_count(), 0);
 }

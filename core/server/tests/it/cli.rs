@@ -49,6 +49,17 @@ fn config_check_prints_the_effective_config_and_refuses_errors_by_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("server.listen"), "{stderr}");
 
+    // Configured certificate files are checked too.
+    let out = omnigate(dir.path())
+        .env("OMNIGATE_SERVER__TLS__CERT", "/nonexistent/fullchain.pem")
+        .env("OMNIGATE_SERVER__TLS__KEY", "/nonexistent/privkey.pem")
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.tls.cert") && stderr.contains("/nonexistent/fullchain.pem"), "{stderr}");
+
     // serve refuses the same way, before touching anything.
     let out = omnigate(dir.path())
         .env("OMNIGATE_AUTH__LOCKOUT_SECS", "0")
