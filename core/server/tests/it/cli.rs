@@ -58,7 +58,10 @@ fn config_check_prints_the_effective_config_and_refuses_errors_by_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("server.tls.cert") && stderr.contains("/nonexistent/fullchain.pem"), "{stderr}");
+    assert!(
+        stderr.contains("server.tls.cert") && stderr.contains("/nonexistent/fullchain.pem"),
+        "{stderr}"
+    );
 
     // serve refuses the same way, before touching anything.
     let out = omnigate(dir.path())
