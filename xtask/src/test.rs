@@ -23,12 +23,49 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ]),
         "cargo clippy -D warnings",
     )?;
-    run_ok(
-        cargo().args(["test", "--workspace", "--locked"]),
-        "cargo test --workspace",
-    )?;
+    let (passed, failed) = run_tests()?;
     eprintln!("xtask: all checks passed");
+    // The plain closing line CI reads: every test of every test binary.
+    println!("xtask: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Runs `cargo test --workspace`, echoing its output, and adds up the
+/// per-binary `test result:` lines.
+fn run_tests() -> Result<(u64, u64), String> {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    eprintln!("xtask: cargo test --workspace");
+    let mut child = cargo()
+        .args(["test", "--workspace", "--locked"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cargo test: cannot start: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += count(rest, " passed");
+                failed += count(rest, " failed");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
+    if !status.success() {
+        println!("xtask: {passed} passed, {} failed", failed.max(1));
+        return Err(format!("cargo test --workspace failed ({status})"));
+    }
+    Ok((passed, failed))
+}
+
+/// The number before `label` in a `test result:` line.
+fn count(line: &str, label: &str) -> u64 {
+    line.split(';')
+        .find_map(|part| part.trim().strip_suffix(label.trim()))
+        .and_then(|n| n.trim().rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// rustfmt and clippy ship as rustup components; add them when missing.
