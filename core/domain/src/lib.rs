@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod permission;
+pub mod routing;
 pub mod throttle;
 pub mod time;
 pub mod user;
