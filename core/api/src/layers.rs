@@ -38,6 +38,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
 fn security_headers(response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
     let headers = response.headers_mut();
+    headers.reserve(SECURITY_HEADERS.len());
     for (name, value) in SECURITY_HEADERS {
         if !headers.contains_key(&name) {
             headers.insert(name, HeaderValue::from_static(value));

@@ -15,7 +15,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
 };
-use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -34,17 +34,14 @@ impl EncodeLabelValue for Route {
     }
 }
 
+/// One series per route template, method and status: its `_count` is the
+/// number of requests, its buckets the latency, so a request costs one
+/// series lookup.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: Route,
     method: &'static str,
     status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LatencyLabels {
-    route: Route,
-    method: &'static str,
 }
 
 /// The label for requests no route matched, so 404 floods cannot blow up
@@ -72,8 +69,7 @@ pub struct Metrics {
     registry: Registry,
     /// Route templates seen so far, so labels share one allocation each.
     routes: std::sync::RwLock<std::collections::HashSet<Arc<str>>>,
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<LatencyLabels, Histogram>,
+    requests: Family<RequestLabels, Histogram>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -84,19 +80,13 @@ fn latency_histogram() -> Histogram {
 impl Metrics {
     pub(crate) fn new(store: Arc<Store>) -> Metrics {
         let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<LatencyLabels, Histogram>::new_with_constructor(
+        let requests = Family::<RequestLabels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
         registry.register(
-            "omnigate_http_requests",
-            "HTTP requests answered, by matched route, method and status",
-            requests.clone(),
-        );
-        registry.register(
             "omnigate_http_request_duration_seconds",
-            "Time to answer HTTP requests, by matched route and method",
-            latency.clone(),
+            "HTTP requests answered and the time they took, by matched route template, method and status (the _count series counts requests)",
+            requests.clone(),
         );
         registry.register_collector(Box::new(StoreAndProcess {
             store,
@@ -106,7 +96,6 @@ impl Metrics {
             registry,
             routes: std::sync::RwLock::default(),
             requests,
-            latency,
         }
     }
 
@@ -274,20 +263,13 @@ where
             .get::<MatchedPath>()
             .map_or_else(unmatched, |p| metrics.intern(p.as_str()));
         metrics
-            .latency
-            .get_or_create(&LatencyLabels {
-                route: route.clone(),
-                method: this.method,
-            })
-            .observe(this.began.elapsed().as_secs_f64());
-        metrics
             .requests
             .get_or_create(&RequestLabels {
                 route,
                 method: this.method,
                 status: response.status().as_u16(),
             })
-            .inc();
+            .observe(this.began.elapsed().as_secs_f64());
         Poll::Ready(Ok(response))
     }
 }

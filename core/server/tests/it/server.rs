@@ -179,3 +179,55 @@ async fn config_changes_between_starts_are_audited() {
     );
     assert_eq!(entries[1]["detail"]["first_start"], true);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_report_store_and_process_figures() {
+    let f = Fixture::start().await;
+    let admin = f.server.admin().await;
+    for _ in 0..3 {
+        f.server
+            .call(Method::GET, "/healthz", &Auth::None, None)
+            .await;
+    }
+    f.server
+        .call(Method::GET, "/api/v1/users/12345", &admin, None)
+        .await;
+    f.server
+        .call(Method::GET, "/no/such/page", &Auth::None, None)
+        .await;
+    let reply = f.server.call(Method::GET, "/metrics", &admin, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert!(
+        reply
+            .header("content-type")
+            .starts_with("application/openmetrics-text")
+    );
+    let text = &reply.text;
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in:\n{text}"))
+            .to_owned()
+    };
+    let healthz = line(
+        "omnigate_http_request_duration_seconds_count{route=\"/healthz\",method=\"GET\",status=\"200\"}",
+    );
+    assert!(healthz.ends_with(" 3"), "{healthz}");
+    // Ids do not become labels: the route template does.
+    line(
+        "omnigate_http_request_duration_seconds_count{route=\"/api/v1/users/{id}\",method=\"GET\",status=\"404\"}",
+    );
+    line(
+        "omnigate_http_request_duration_seconds_count{route=\"unmatched\",method=\"GET\",status=\"404\"}",
+    );
+    line("omnigate_http_request_duration_seconds_bucket{le=");
+    for figure in [
+        "omnigate_store_flushes_total",
+        "omnigate_store_size_bytes",
+        "omnigate_users 1",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+    ] {
+        line(figure);
+    }
+}
