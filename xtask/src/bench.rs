@@ -13,7 +13,9 @@
 //! - durable 1 KiB inserts per second through group commit with 1 to 256
 //!   concurrent writers (`core/store/examples/group_commit.rs`).
 //!
-//! Medians of `--runs` rounds are printed as a Markdown table.
+//! Medians of `--runs` rounds are printed as a Markdown table, with the
+//! server's CPU time per request beside req/s: on a shared machine the CPU
+//! that other tenants steal moves req/s a lot and CPU per request little.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -143,14 +145,18 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
     let cert = data.join("tls/self-signed.crt");
     let key = data.join("tls/self-signed.key");
     let mut ours = Vec::new();
+    let mut ours_cpu = Vec::new();
     let mut probe = Vec::new();
     let mut bare = Vec::new();
+    let mut bare_cpu = Vec::new();
     let mut idle_rss_kb = Vec::new();
     let mut loaded_rss_kb = Vec::new();
     for round in 1..=options.runs {
         eprintln!("xtask: round {round}/{}", options.runs);
         let (mut hello, addr) = start_baseline(baseline, &cert, &key)?;
-        bare.push(wrk(options, &format!("https://{addr}/"), None)?);
+        let load = wrk(options, &format!("https://{addr}/"), None, hello.id())?;
+        bare.push(load.per_sec);
+        bare_cpu.push(load.cpu_us_per_request);
         let _ = hello.kill();
         let _ = hello.wait();
 
@@ -158,16 +164,24 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
         let cookie = login(server.addr)?;
         std::thread::sleep(Duration::from_secs(1));
         idle_rss_kb.push(rss_kb(server.child.id())?);
-        ours.push(wrk(
+        let pid = server.child.id();
+        let load = wrk(
             options,
             &format!("https://{}/api/v1/me", server.addr),
             Some(&cookie),
-        )?);
-        probe.push(wrk(
-            options,
-            &format!("https://{}/healthz", server.addr),
-            None,
-        )?);
+            pid,
+        )?;
+        ours.push(load.per_sec);
+        ours_cpu.push(load.cpu_us_per_request);
+        probe.push(
+            wrk(
+                options,
+                &format!("https://{}/healthz", server.addr),
+                None,
+                pid,
+            )?
+            .per_sec,
+        );
         loaded_rss_kb.push(rss_kb(server.child.id())?);
         stop(server)?;
     }
@@ -198,6 +212,14 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
     println!(
         "| omnigate / bare, ratio of medians | {:.0}% | |",
         100.0 * ours_m / bare_m
+    );
+    println!(
+        "| server CPU per request, bare / omnigate, µs | {:.1} / {:.1} = {:.0}% | {} / {} |",
+        median(&bare_cpu),
+        median(&ours_cpu),
+        100.0 * median(&bare_cpu) / median(&ours_cpu),
+        list1(&bare_cpu),
+        list1(&ours_cpu)
     );
     println!(
         "| omnigate unauthenticated `GET /healthz` (all layers, no auth), req/s | {:.0} ({:.0}% of bare) | {} |",
@@ -237,6 +259,14 @@ fn list(values: &[f64]) -> String {
     values
         .iter()
         .map(|v| format!("{v:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list1(values: &[f64]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:.1}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -397,7 +427,39 @@ fn rss_kb(pid: u32) -> Result<f64, String> {
         .ok_or_else(|| "no VmRSS".to_owned())
 }
 
-fn wrk(options: &Options, url: &str, cookie: Option<&str>) -> Result<f64, String> {
+/// What one wrk run measured.
+struct Load {
+    /// Requests per second, as wrk counted them.
+    per_sec: f64,
+    /// Server CPU time (user + system) per request, in microseconds. Unlike
+    /// req/s it does not move with the CPU time other tenants of the machine
+    /// steal, so its ratio is the steadier efficiency figure.
+    cpu_us_per_request: f64,
+}
+
+/// utime + stime of a process, in clock ticks (USER_HZ, 100 per second).
+fn cpu_ticks(pid: u32) -> Result<u64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok(field(11) + field(12))
+}
+
+fn wrk(
+    options: &Options,
+    url: &str,
+    cookie: Option<&str>,
+    server_pid: u32,
+) -> Result<Load, String> {
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", "1", "wrk", "-t1"])
         .arg(format!("-c{}", options.connections))
@@ -405,16 +467,28 @@ fn wrk(options: &Options, url: &str, cookie: Option<&str>) -> Result<f64, String
     if let Some(cookie) = cookie {
         cmd.args(["-H", &format!("Cookie: {cookie}")]);
     }
+    let ticks_before = cpu_ticks(server_pid)?;
     let out = cmd
         .arg(url)
         .output()
         .map_err(|e| format!("running wrk: {e}"))?;
+    let ticks = cpu_ticks(server_pid)? - ticks_before;
     let text = String::from_utf8_lossy(&out.stdout);
     if text.contains("Non-2xx") {
         return Err(format!("wrk saw error responses:\n{text}"));
     }
-    text.lines()
+    let per_sec: f64 = text
+        .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{text}"))
+        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{text}"))?;
+    let requests: f64 = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .ok_or_else(|| format!("no request count in wrk output:\n{text}"))?;
+    Ok(Load {
+        per_sec,
+        cpu_us_per_request: ticks as f64 * 10_000.0 / requests.max(1.0),
+    })
 }
