@@ -18,9 +18,11 @@ use crate::extract::payload_too_large;
 use crate::metrics;
 use crate::state::AppState;
 
-/// Content-Security-Policy for everything the server sends: only its own
-/// scripts, styles and connections; never framed; no plugins; no inline code.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Content-Security-Policy for what the API sends (JSON, text, files): such
+/// a response may not load or run anything and may not be framed. OWASP's
+/// recommendation for APIs; the console's HTML pages will set their own,
+/// wider policy (`'self'` scripts and styles), which this layer leaves alone.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// Headers every response carries, unless a handler set its own.
 const SECURITY_HEADERS: [(HeaderName, &str); 6] = [

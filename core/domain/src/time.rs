@@ -66,7 +66,7 @@ impl Timestamp {
         put(14, 2, rem % 3600 / 60);
         put(17, 2, rem % 60);
         put(20, 3, millis);
-        out.iter().map(|&b| char::from(b)).collect()
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// Parses RFC 3339 (`2026-11-25T15:03:25Z`, optional fraction, `Z` or
