@@ -37,7 +37,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (header::CACHE_CONTROL, "no-store"),
 ];
 
-fn security_headers(response: impl IntoResponse) -> Response {
+pub(crate) fn security_headers(response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
     let headers = response.headers_mut();
     headers.reserve(SECURITY_HEADERS.len());
@@ -57,11 +57,10 @@ fn security_headers(response: impl IntoResponse) -> Response {
 pub(crate) fn wrap(router: Router, state: &AppState) -> ApiService {
     let limit = state.config().body_limit_bytes;
     let stack = ServiceBuilder::new()
-        .map_response(security_headers)
+        // Outermost: metrics, JSON errors and security headers in one step.
         .layer(metrics::TrackLayer {
             state: state.clone(),
         })
-        .map_response(json_errors)
         .layer(CatchPanicLayer::custom(panic_response))
         .map_response(IntoResponse::into_response)
         .layer(RequestBodyLimitLayer::new(limit))
@@ -91,7 +90,7 @@ fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
 
 /// Gives error responses produced outside our handlers (tower layers, axum's
 /// own rejections) the API's JSON error shape.
-fn json_errors(response: impl IntoResponse) -> Response {
+pub(crate) fn json_errors(response: impl IntoResponse) -> Response {
     let response = response.into_response();
     let status = response.status();
     let is_json = response

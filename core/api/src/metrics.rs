@@ -1,15 +1,14 @@
 //! Prometheus metrics: HTTP traffic by route and status, store and process figures.
 
-use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::MatchedPath;
 use axum::http::{Method, Request};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use omnigate_store::Store;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
@@ -22,6 +21,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tower::{Layer, Service};
 
+use crate::layers::{json_errors, security_headers};
 use crate::state::AppState;
 
 /// A route template as a label value; shares the router's `Arc<str>`.
@@ -189,9 +189,11 @@ where
     }
 }
 
-/// Outside the router: counts every request under its route template (not
-/// the raw path, so ids do not explode the label space), including those
-/// answered by layers (timeouts, panics, body limits).
+/// The outermost layer: gives every response the API's JSON error shape and
+/// the security headers, then counts it under its route template (not the
+/// raw path, so ids do not explode the label space), including responses
+/// made by layers (timeouts, panics, body limits). One layer instead of
+/// three keeps the per-request future shallow.
 #[derive(Clone)]
 pub(crate) struct TrackLayer {
     pub(crate) state: AppState,
@@ -217,7 +219,8 @@ pub(crate) struct Track<S> {
 
 impl<S, B> Service<Request<B>> for Track<S>
 where
-    S: Service<Request<B>, Response = Response>,
+    S: Service<Request<B>>,
+    S::Response: IntoResponse,
 {
     type Response = Response;
     type Error = S::Error;
@@ -248,15 +251,17 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F, E> Future for TrackFuture<F>
+impl<F, R, E> Future for TrackFuture<F>
 where
-    F: Future<Output = Result<Response, E>>,
+    F: Future<Output = Result<R, E>>,
+    R: IntoResponse,
 {
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = std::task::ready!(this.inner.poll(cx))?;
+        let response = security_headers(json_errors(response));
         let metrics = &this.state.inner.metrics;
         let route = response
             .extensions()
