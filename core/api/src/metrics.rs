@@ -1,6 +1,8 @@
 //! Prometheus metrics: HTTP traffic by route and status, store and process figures.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,7 +23,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tower::{Layer, Service};
 
-use crate::layers::{json_errors, security_headers};
+use crate::layers::{json_errors, panic_response, security_headers};
 use crate::state::AppState;
 
 /// A route template as a label value; shares the router's `Arc<str>`.
@@ -231,20 +233,38 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        let method = method_label(req.method());
+        let inner = &mut self.inner;
+        let work = match catch_unwind(AssertUnwindSafe(|| inner.call(req))) {
+            Ok(future) => Work::Running { future },
+            Err(cause) => Work::Panicked { cause: Some(cause) },
+        };
         TrackFuture {
-            method: method_label(req.method()),
+            work,
+            method,
             began: Instant::now(),
             state: self.state.clone(),
-            inner: self.inner.call(req),
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// Records the request once the inner service has answered.
+    /// The inner service's future, or the panic that came instead of it.
+    #[project = WorkProj]
+    pub(crate) enum Work<F> {
+        /// Running.
+        Running { #[pin] future: F },
+        /// `call` panicked; the cause is logged once when polled.
+        Panicked { cause: Option<Box<dyn Any + Send>> },
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Catches a panic of the inner service, shapes the response and
+    /// records it once the inner service has answered.
     pub(crate) struct TrackFuture<F> {
         #[pin]
-        inner: F,
+        work: Work<F>,
         method: &'static str,
         began: Instant,
         state: AppState,
@@ -260,7 +280,20 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = std::task::ready!(this.inner.poll(cx))?;
+        let response = match this.work.project() {
+            // A panicking handler is answered with a JSON 500 and never
+            // polled again, so its broken state cannot be observed.
+            WorkProj::Running { future } => {
+                match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(result)) => result?.into_response(),
+                    Err(cause) => panic_response(cause),
+                }
+            }
+            WorkProj::Panicked { cause } => {
+                panic_response(cause.take().unwrap_or_else(|| Box::new("panicked")))
+            }
+        };
         let response = security_headers(json_errors(response));
         let metrics = &this.state.inner.metrics;
         let route = response
