@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
-use crate::record::{self, Record, id_key, key_id};
+use crate::record::{self, Record, id_key};
 use crate::{Store, StoreError};
 
 /// A stored API token (encoding version 1).
@@ -124,17 +124,5 @@ impl Store {
                 Ok(token)
             })?;
         Ok(removed)
-    }
-
-    /// Ids of every token acting as `user`.
-    pub fn token_ids_of(&self, user: UserId) -> Result<Vec<u64>, StoreError> {
-        let mut ids = Vec::new();
-        for entry in self.trees.tokens.iter() {
-            let (key, value) = entry?;
-            if record::decode::<TokenRecord>(&value)?.user_id == user.0 {
-                ids.push(key_id(&key)?);
-            }
-        }
-        Ok(ids)
     }
 }

@@ -183,11 +183,13 @@ impl Desk {
                 agent,
                 accept,
             } => {
+                self.expect(conversation, "transfer pending", |s| {
+                    matches!(s, Status::TransferPending { .. })
+                })?;
                 let Some(Status::TransferPending { from, to, .. }) =
                     self.conversations.get(&conversation).cloned()
                 else {
-                    self.expect(conversation, "transfer pending", |_| false)?;
-                    return Ok(events);
+                    unreachable!("checked just above");
                 };
                 if to != agent {
                     return Err(RuleError::NotTransferTarget {

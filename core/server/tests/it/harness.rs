@@ -77,6 +77,7 @@ pub struct Server {
     pub data_dir: PathBuf,
     pub client: reqwest::Client,
     log: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 /// A fresh data dir with a first admin, and a server on it.
@@ -109,7 +110,7 @@ impl Server {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (found, listening) = mpsc::channel();
         let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let event = serde_json::from_str::<Value>(&line).unwrap_or_default();
                 lines.lock().unwrap().push(line);
@@ -135,6 +136,7 @@ impl Server {
             data_dir: data_dir.to_path_buf(),
             client,
             log,
+            reader: Some(reader),
         }
     }
 
@@ -147,10 +149,20 @@ impl Server {
     }
 
     /// SIGTERM, then wait for exit.
-    pub fn stop(mut self) -> ExitStatus {
+    pub fn stop(self) -> ExitStatus {
+        self.stop_with_log().0
+    }
+
+    /// SIGTERM, wait for exit, and return the whole log, shutdown included.
+    pub fn stop_with_log(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        self.child.wait().unwrap()
+        let status = self.child.wait().unwrap();
+        // The reader thread ends at end-of-file, once the process is gone.
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        (status, self.log())
     }
 
     /// SIGKILL: no chance to flush anything.

@@ -151,10 +151,19 @@ async fn sigterm_stops_gracefully_and_logs_it() {
     let dir = tempfile::tempdir().unwrap();
     create_admin(dir.path());
     let server = Server::start(dir.path(), &[]).await;
-    let log_before = server.log();
-    assert!(log_before.contains("\"listening\""));
-    let status = server.stop();
+    assert!(server.log().contains("\"listening\""));
+    let (status, log) = server.stop_with_log();
     assert!(status.success(), "{status}");
+    for step in [
+        "SIGTERM received",
+        "finishing in-flight requests",
+        "\"stopped\"",
+    ] {
+        assert!(
+            log.contains(step),
+            "no `{step}` in the shutdown log:\n{log}"
+        );
+    }
 }
 
 #[tokio::test]
