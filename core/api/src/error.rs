@@ -135,3 +135,42 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+impl From<omnigate_engine::EngineError> for ApiError {
+    fn from(err: omnigate_engine::EngineError) -> ApiError {
+        use omnigate_domain::routing::RuleError;
+        use omnigate_engine::EngineError;
+        let message = err.to_string();
+        match err {
+            EngineError::Store(store) => store.into(),
+            EngineError::Invalid(invalid) => invalid.into(),
+            EngineError::WindowClosed(_) => ApiError::conflict("template_required", message),
+            EngineError::Forbidden(_) => ApiError::forbidden(message),
+            EngineError::ReadOnly(_) => ApiError::conflict("conversation_ended", message),
+            EngineError::ChannelDisabled(_) => ApiError::conflict("channel_disabled", message),
+            EngineError::Rule(rule) => match rule {
+                RuleError::UnknownConversation(_) => ApiError::not_found(message),
+                RuleError::DuplicateConversation(_) => ApiError::conflict("conflict", message),
+                RuleError::WrongState { .. } => ApiError::conflict("wrong_state", message),
+                RuleError::NotHolder { .. } => ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "not_holder",
+                    format!("{message}; only the agent who holds it may do this"),
+                ),
+                RuleError::NotOnline(_) => ApiError::conflict("agent_not_online", message),
+                RuleError::TransferToSelf => {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+                }
+                RuleError::NotTransferTarget { .. } => {
+                    ApiError::new(StatusCode::FORBIDDEN, "not_transfer_target", message)
+                }
+                RuleError::QueueEmpty => ApiError::conflict("queue_empty", message),
+                RuleError::EndReasonRequired | RuleError::UnknownEndReason(_) => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_end_reason",
+                    message,
+                ),
+            },
+        }
+    }
+}

@@ -139,7 +139,14 @@ mod tests {
     async fn a_panicking_handler_becomes_a_json_500_with_security_headers() {
         let dir = tempfile::tempdir().unwrap();
         let store = omnigate_store::Store::open(dir.path()).unwrap();
-        let state = AppState::new(store, Arc::new(SystemClock), ApiConfig::default());
+        let clock: Arc<dyn omnigate_domain::Clock> = Arc::new(SystemClock);
+        let engine = omnigate_engine::Engine::start(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            omnigate_engine::EngineConfig::default(),
+        )
+        .unwrap();
+        let state = AppState::new(store, engine, clock, ApiConfig::default());
         let boom: Router = Router::new().route(
             "/boom",
             get(|| async {

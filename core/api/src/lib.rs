@@ -29,7 +29,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::handler::Handler;
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post, put};
 use omnigate_domain::Permission;
 
 /// Name of the session cookie. The `__Host-` prefix makes browsers refuse it
@@ -50,7 +50,11 @@ pub fn service(state: AppState) -> ApiService {
 
 /// The routes, each guarded by its permission.
 fn routes(state: &AppState) -> Router {
-    use Permission::{AuditRead, MetricsRead, OwnAccount, TokensManage, UsersManage, UsersRead};
+    use Permission::{
+        AuditRead, ChannelsManage, ConversationsSupervise, ConversationsWork, DeskConfigure,
+        MetricsRead, OwnAccount, TokensManage, UsersManage, UsersRead,
+    };
+    use routes::{canned, channels, conversations, desk};
     let permit = |permission| auth::permit(state, permission);
 
     Router::new()
@@ -98,6 +102,122 @@ fn routes(state: &AppState) -> Router {
             "/api/v1/audit",
             get(routes::audit::list.layer(permit(AuditRead))),
         )
+        .route(
+            "/api/v1/me/presence",
+            put(desk::set_own_presence.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/inbox",
+            get(conversations::inbox.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/queue/pull",
+            post(desk::pull.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/agents",
+            get(desk::agents.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/agents/{id}/presence",
+            put(desk::set_presence.layer(permit(ConversationsSupervise))),
+        )
+        .route(
+            "/api/v1/agents/{id}/capacity",
+            put(desk::set_capacity.layer(permit(DeskConfigure))),
+        )
+        .route(
+            "/api/v1/supervisor/desk",
+            get(desk::supervisor_view.layer(permit(ConversationsSupervise))),
+        )
+        .route(
+            "/api/v1/desk/settings",
+            get(desk::settings.layer(permit(ConversationsWork)))
+                .patch(desk::change_settings.layer(permit(DeskConfigure))),
+        )
+        .route(
+            "/api/v1/conversations",
+            get(conversations::list.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}",
+            get(conversations::get.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/messages",
+            get(conversations::messages.layer(permit(ConversationsWork)))
+                .post(conversations::send.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/read",
+            post(conversations::mark_read.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/tags",
+            put(conversations::set_tags.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/transfer",
+            post(conversations::transfer.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/transfer/accept",
+            post(conversations::accept_transfer.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/transfer/decline",
+            post(conversations::decline_transfer.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/transfer-to-queue",
+            post(conversations::transfer_to_queue.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/transfer-to-flow",
+            post(conversations::transfer_to_flow.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/end",
+            post(conversations::end.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/reopen",
+            post(conversations::reopen.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/reassign",
+            post(conversations::reassign.layer(permit(ConversationsSupervise))),
+        )
+        .route(
+            "/api/v1/canned",
+            get(canned::list.layer(permit(ConversationsWork)))
+                .post(canned::create.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/canned/{id}",
+            patch(canned::update.layer(permit(ConversationsWork)))
+                .delete(canned::delete.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/canned/{id}/render",
+            post(canned::render_for.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/channels",
+            get(channels::list.layer(permit(ChannelsManage)))
+                .post(channels::create.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/channels/{id}",
+            get(channels::get.layer(permit(ChannelsManage)))
+                .patch(channels::update.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/channels/{id}/token",
+            post(channels::rotate_token.layer(permit(ChannelsManage))),
+        )
+        // Authenticated by the channel's own inbound token, not a user.
+        .route("/webhooks/{channel}", post(channels::inbound))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route(

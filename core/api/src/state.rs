@@ -8,6 +8,7 @@ use std::time::Duration;
 use omnigate_domain::{
     AuditEvent, Clock, LoginThrottle, PasswordPolicy, ThrottlePolicy, Timestamp,
 };
+use omnigate_engine::Engine;
 use omnigate_store::{AuditEntry, Store};
 use tokio::sync::Semaphore;
 
@@ -63,6 +64,7 @@ pub struct AppState {
 
 pub(crate) struct Inner {
     pub(crate) store: Arc<Store>,
+    pub(crate) engine: Arc<Engine>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: ApiConfig,
     pub(crate) metrics: Metrics,
@@ -77,13 +79,19 @@ pub(crate) struct Inner {
 }
 
 impl AppState {
-    /// State over an opened store.
-    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, config: ApiConfig) -> AppState {
+    /// State over an opened store and the engine started on it.
+    pub fn new(
+        store: Arc<Store>,
+        engine: Arc<Engine>,
+        clock: Arc<dyn Clock>,
+        config: ApiConfig,
+    ) -> AppState {
         let metrics = Metrics::new(Arc::clone(&store));
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         AppState {
             inner: Arc::new(Inner {
                 store,
+                engine,
                 clock,
                 config,
                 metrics,
@@ -106,6 +114,12 @@ impl AppState {
     #[must_use]
     pub fn store(&self) -> &Arc<Store> {
         &self.inner.store
+    }
+
+    /// The conversation engine.
+    #[must_use]
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.inner.engine
     }
 
     pub(crate) fn now(&self) -> Timestamp {

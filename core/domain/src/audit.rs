@@ -44,11 +44,37 @@ pub enum AuditAction {
     TokenRevoked,
     /// The effective configuration differs from the one of the previous start.
     ConfigChanged,
+    /// A conversation was offered to another agent.
+    TransferRequested,
+    /// The target of a transfer accepted or declined it.
+    TransferAnswered,
+    /// A conversation was put back into the queue by its holder.
+    TransferredToQueue,
+    /// A conversation was handed to a chatbot flow.
+    TransferredToFlow,
+    /// A conversation was ended with a reason.
+    ConversationEnded,
+    /// An ended conversation was reopened.
+    ConversationReopened,
+    /// A supervisor gave a conversation to another agent.
+    ConversationReassigned,
+    /// A supervisor set an agent's presence.
+    PresenceSetBySupervisor,
+    /// An agent's capacity override changed.
+    CapacityChanged,
+    /// The default capacity, transfer timeout or end reasons changed.
+    DeskSettingsChanged,
+    /// A channel was configured.
+    ChannelCreated,
+    /// A channel's settings or token changed.
+    ChannelUpdated,
+    /// A shared canned response was created, changed or deleted.
+    CannedChanged,
 }
 
 impl AuditAction {
     /// Every action, for documentation and filters.
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 28] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::Logout,
@@ -64,6 +90,19 @@ impl AuditAction {
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
         AuditAction::ConfigChanged,
+        AuditAction::TransferRequested,
+        AuditAction::TransferAnswered,
+        AuditAction::TransferredToQueue,
+        AuditAction::TransferredToFlow,
+        AuditAction::ConversationEnded,
+        AuditAction::ConversationReopened,
+        AuditAction::ConversationReassigned,
+        AuditAction::PresenceSetBySupervisor,
+        AuditAction::CapacityChanged,
+        AuditAction::DeskSettingsChanged,
+        AuditAction::ChannelCreated,
+        AuditAction::ChannelUpdated,
+        AuditAction::CannedChanged,
     ];
 
     /// The stored, stable code: `area.event`.
@@ -85,6 +124,19 @@ impl AuditAction {
             AuditAction::TokenCreated => "token.created",
             AuditAction::TokenRevoked => "token.revoked",
             AuditAction::ConfigChanged => "config.changed",
+            AuditAction::TransferRequested => "conversation.transfer_requested",
+            AuditAction::TransferAnswered => "conversation.transfer_answered",
+            AuditAction::TransferredToQueue => "conversation.transferred_to_queue",
+            AuditAction::TransferredToFlow => "conversation.transferred_to_flow",
+            AuditAction::ConversationEnded => "conversation.ended",
+            AuditAction::ConversationReopened => "conversation.reopened",
+            AuditAction::ConversationReassigned => "conversation.reassigned",
+            AuditAction::PresenceSetBySupervisor => "agent.presence_set",
+            AuditAction::CapacityChanged => "agent.capacity_changed",
+            AuditAction::DeskSettingsChanged => "desk.settings_changed",
+            AuditAction::ChannelCreated => "channel.created",
+            AuditAction::ChannelUpdated => "channel.updated",
+            AuditAction::CannedChanged => "canned.changed",
         }
     }
 }

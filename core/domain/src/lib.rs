@@ -7,6 +7,7 @@
 //! the rules reusable and the tests fast.
 
 pub mod audit;
+pub mod conversation;
 pub mod permission;
 pub mod routing;
 pub mod throttle;

@@ -22,17 +22,32 @@ pub enum Permission {
     AuditRead,
     /// Scrape `/metrics`.
     MetricsRead,
+    /// Work the desk: own presence, pull, answer, transfer, end, reopen
+    /// one's own conversations, personal canned responses.
+    ConversationsWork,
+    /// Watch and steer the desk: read every conversation, the live queue
+    /// and every agent's load, set an agent's presence, reassign.
+    ConversationsSupervise,
+    /// Configure the desk: capacities, transfer timeout, end reasons,
+    /// shared canned responses.
+    DeskConfigure,
+    /// Create and configure channels.
+    ChannelsManage,
 }
 
 impl Permission {
     /// Every permission, for tables and tests that must cover them all.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 10] = [
         Permission::OwnAccount,
         Permission::UsersRead,
         Permission::UsersManage,
         Permission::TokensManage,
         Permission::AuditRead,
         Permission::MetricsRead,
+        Permission::ConversationsWork,
+        Permission::ConversationsSupervise,
+        Permission::DeskConfigure,
+        Permission::ChannelsManage,
     ];
 
     /// The roles holding this permission. This match is the permission table.
@@ -40,12 +55,14 @@ impl Permission {
     pub fn granted_to(self) -> &'static [Role] {
         use Role::{Admin, Agent, Supervisor};
         match self {
-            Permission::OwnAccount => &[Agent, Supervisor, Admin],
-            Permission::UsersRead => &[Supervisor, Admin],
+            Permission::OwnAccount | Permission::ConversationsWork => &[Agent, Supervisor, Admin],
+            Permission::UsersRead | Permission::ConversationsSupervise => &[Supervisor, Admin],
             Permission::UsersManage
             | Permission::TokensManage
             | Permission::AuditRead
-            | Permission::MetricsRead => &[Admin],
+            | Permission::MetricsRead
+            | Permission::DeskConfigure
+            | Permission::ChannelsManage => &[Admin],
         }
     }
 
@@ -59,6 +76,10 @@ impl Permission {
             Permission::TokensManage => "tokens.manage",
             Permission::AuditRead => "audit.read",
             Permission::MetricsRead => "metrics.read",
+            Permission::ConversationsWork => "conversations.work",
+            Permission::ConversationsSupervise => "conversations.supervise",
+            Permission::DeskConfigure => "desk.configure",
+            Permission::ChannelsManage => "channels.manage",
         }
     }
 }
@@ -84,7 +105,10 @@ mod tests {
             .into_iter()
             .filter(|p| Role::Agent.allows(*p))
             .collect();
-        assert_eq!(agent, vec![Permission::OwnAccount]);
+        assert_eq!(
+            agent,
+            vec![Permission::OwnAccount, Permission::ConversationsWork]
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the library crates. `main` maps errors to exit codes; the work is in
 //! [`commands`] and [`serve`].
 
+mod clock;
 mod commands;
 mod logging;
 mod serve;

@@ -58,9 +58,18 @@ pub async fn run(
     record_config_change(&store, &settings).await?;
     let tls = tls::load(&settings.server.tls, &data_dir, settings.server.listen)
         .map_err(|e| ServeError::Config(e.to_string()))?;
+    let clock = crate::clock::from_settings(settings.testing.clock_file.as_deref())
+        .map_err(ServeError::Config)?;
+    let engine = omnigate_engine::Engine::start(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        settings.engine_config(),
+    )
+    .map_err(|e| format!("starting the conversation engine: {e}"))?;
     let state = AppState::new(
         Arc::clone(&store),
-        Arc::new(SystemClock),
+        Arc::clone(&engine),
+        clock,
         settings.api_config(),
     );
     let app = omnigate_api::service(state.clone());
@@ -76,6 +85,7 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_err(|e| format!("server.listen: {e}"))?;
+    let shutdown = shutdown_signal();
     tracing::info!(
         addr = %addr,
         url = %format!("https://{}/", display_host(addr)),
@@ -89,6 +99,11 @@ pub async fn run(
     );
     systemd::notify("READY=1");
 
+    let ticker = tokio::spawn(tick_desk(Arc::clone(&engine)));
+    let delivery = tokio::spawn(omnigate_engine::delivery::run(
+        Arc::clone(&engine),
+        Duration::from_millis(500),
+    ));
     let purge = tokio::spawn(purge_sessions(
         state.clone(),
         settings.api_config().session_idle_timeout,
@@ -104,7 +119,7 @@ pub async fn run(
         &app,
         &limits,
         &graceful,
-        shutdown_signal(),
+        shutdown,
     )
     .await;
 
@@ -112,6 +127,8 @@ pub async fn run(
     state.stop_accepting();
     drop(listener);
     purge.abort();
+    ticker.abort();
+    delivery.abort();
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
     tracing::info!(
         open_connections = graceful.count(),
@@ -221,30 +238,67 @@ async fn accept_loop(
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Registers the SIGTERM and SIGINT handlers now (before the server says it
+/// is listening, so a supervisor's early SIGTERM is never fatal) and
+/// returns the future that resolves on either.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let registered = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            match registered {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => tracing::info!("SIGINT received"),
+                        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                    }
+                }
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM/SIGINT");
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+            tracing::info!("SIGINT received");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT received"),
-        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Applies the time rules (transfer timeouts) every second. Commands and
+/// reads apply them too, so this only matters when nobody is asking.
+async fn tick_desk(engine: Arc<omnigate_engine::Engine>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let engine = Arc::clone(&engine);
+        let ticked = tokio::task::spawn_blocking(move || {
+            engine.tick()?;
+            Ok::<_, omnigate_engine::EngineError>(engine)
+        })
+        .await;
+        match ticked {
+            Ok(Ok(engine)) => {
+                if let Err(error) = engine.durable().await {
+                    tracing::warn!(%error, "flushing timed-out transfers failed");
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "applying the desk's timeouts failed"),
+            Err(error) => tracing::warn!(%error, "desk timer task failed"),
+        }
     }
 }
 

@@ -34,6 +34,53 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Logs.
     pub logging: LoggingSettings,
+    /// The conversation desk's first settings and limits.
+    pub desk: DeskConfigSettings,
+    /// Testing aids; never set in production.
+    pub testing: TestingSettings,
+}
+
+/// `[desk]`: the starting values of a new installation (admins change
+/// capacity, timeout and end reasons later in the console; what they saved
+/// wins over these), and limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeskConfigSettings {
+    /// Conversations the queue hands each agent automatically.
+    #[serde(deserialize_with = "strict::whole_number")]
+    pub default_capacity: u32,
+    /// A transfer unanswered this long comes back to its source.
+    #[serde(deserialize_with = "strict::whole_number")]
+    pub transfer_timeout_secs: u64,
+    /// Largest media file an API channel carries.
+    #[serde(deserialize_with = "strict::whole_number")]
+    pub max_media_bytes: u64,
+    /// Attempts to deliver an outbound message to an API channel's webhook
+    /// before it is marked failed.
+    #[serde(deserialize_with = "strict::whole_number")]
+    pub webhook_max_attempts: u32,
+}
+
+/// `[testing]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestingSettings {
+    /// Read the time from this file (milliseconds since the Unix epoch)
+    /// instead of the system clock, so tests can step over timeouts and the
+    /// service window. Never set this in production.
+    pub clock_file: Option<PathBuf>,
+}
+
+impl Default for DeskConfigSettings {
+    fn default() -> DeskConfigSettings {
+        let engine = omnigate_engine::EngineConfig::default();
+        DeskConfigSettings {
+            default_capacity: engine.default_capacity,
+            transfer_timeout_secs: engine.transfer_timeout.as_secs(),
+            max_media_bytes: engine.max_media_bytes,
+            webhook_max_attempts: engine.delivery.max_attempts,
+        }
+    }
 }
 
 /// `[server]`
@@ -154,6 +201,8 @@ impl Default for Settings {
                 format: LogFormat::Text,
                 level: "info".into(),
             },
+            desk: DeskConfigSettings::default(),
+            testing: TestingSettings::default(),
         }
     }
 }
@@ -411,6 +460,21 @@ impl Settings {
             }
             _ => {}
         }
+        if self.desk.default_capacity > 1000 {
+            return Err(SettingsError(
+                "desk.default_capacity: must be 0 to 1000".into(),
+            ));
+        }
+        if !(10..=86_400).contains(&self.desk.transfer_timeout_secs) {
+            return Err(SettingsError(
+                "desk.transfer_timeout_secs: must be 10 to 86400".into(),
+            ));
+        }
+        if self.desk.webhook_max_attempts == 0 || self.desk.webhook_max_attempts > 100 {
+            return Err(SettingsError(
+                "desk.webhook_max_attempts: must be 1 to 100".into(),
+            ));
+        }
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(SettingsError("storage.data_dir: must not be empty".into()));
         }
@@ -424,6 +488,21 @@ impl Settings {
     pub fn store_options(&self) -> omnigate_store::StoreOptions {
         omnigate_store::StoreOptions {
             cache_capacity_bytes: self.storage.cache_capacity_bytes,
+        }
+    }
+
+    /// What the conversation engine needs.
+    #[must_use]
+    pub fn engine_config(&self) -> omnigate_engine::EngineConfig {
+        let defaults = omnigate_engine::EngineConfig::default();
+        omnigate_engine::EngineConfig {
+            default_capacity: self.desk.default_capacity,
+            transfer_timeout: Duration::from_secs(self.desk.transfer_timeout_secs),
+            max_media_bytes: self.desk.max_media_bytes,
+            delivery: omnigate_engine::delivery::DeliveryConfig {
+                max_attempts: self.desk.webhook_max_attempts,
+                ..defaults.delivery
+            },
         }
     }
 

@@ -14,8 +14,13 @@
 
 pub mod audit;
 mod cache;
+pub mod canned;
+pub mod channels;
 pub mod commit;
+pub mod conversations;
+pub mod desk_state;
 mod lock;
+pub mod outbox;
 pub mod record;
 mod schema;
 pub mod sessions;
@@ -27,6 +32,10 @@ use std::sync::{Arc, Mutex};
 
 pub use audit::{AuditEntry, AuditFilter, ChainBreak, ChainReport};
 pub use commit::CommitStats;
+pub use conversations::{
+    ContactRecord, ContentRecord, ConversationRecord, Inbound, Ingested, MessageRecord, Outgoing,
+    StatusRecord,
+};
 pub use sessions::SessionRecord;
 pub use tokens::TokenRecord;
 pub use users::{NewUser, UserUpdate};
@@ -139,6 +148,18 @@ struct Trees {
     tokens: sled::Tree,
     tokens_by_hash: sled::Tree,
     audit: sled::Tree,
+    channels: sled::Tree,
+    channel_tokens: sled::Tree,
+    contacts: sled::Tree,
+    contacts_by_external: sled::Tree,
+    conversations: sled::Tree,
+    open_by_contact: sled::Tree,
+    messages: sled::Tree,
+    message_keys: sled::Tree,
+    messages_by_provider: sled::Tree,
+    outbox: sled::Tree,
+    agents: sled::Tree,
+    canned: sled::Tree,
 }
 
 impl Store {
@@ -164,6 +185,18 @@ impl Store {
             tokens: db.open_tree("tokens")?,
             tokens_by_hash: db.open_tree("tokens_by_hash")?,
             audit: db.open_tree("audit")?,
+            channels: db.open_tree("channels")?,
+            channel_tokens: db.open_tree("channel_tokens")?,
+            contacts: db.open_tree("contacts")?,
+            contacts_by_external: db.open_tree("contacts_by_external")?,
+            conversations: db.open_tree("conversations")?,
+            open_by_contact: db.open_tree("open_by_contact")?,
+            messages: db.open_tree("messages")?,
+            message_keys: db.open_tree("message_keys")?,
+            messages_by_provider: db.open_tree("messages_by_provider")?,
+            outbox: db.open_tree("outbox")?,
+            agents: db.open_tree("agents")?,
+            canned: db.open_tree("canned")?,
         };
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());

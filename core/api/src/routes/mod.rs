@@ -2,6 +2,10 @@
 
 pub(crate) mod account;
 pub(crate) mod audit;
+pub(crate) mod canned;
+pub(crate) mod channels;
+pub(crate) mod conversations;
+pub(crate) mod desk;
 pub(crate) mod health;
 pub(crate) mod tokens;
 pub(crate) mod users;

@@ -40,7 +40,14 @@ fn world(config: ApiConfig) -> World {
             created_at: Timestamp(0),
         })
         .unwrap();
-    let state = AppState::new(Arc::clone(&store), Arc::new(clock.clone()), config);
+    let clock_handle: Arc<dyn omnigate_domain::Clock> = Arc::new(clock.clone());
+    let engine = omnigate_engine::Engine::start(
+        Arc::clone(&store),
+        Arc::clone(&clock_handle),
+        omnigate_engine::EngineConfig::default(),
+    )
+    .unwrap();
+    let state = AppState::new(Arc::clone(&store), engine, clock_handle, config);
     World {
         _dir: dir,
         clock,

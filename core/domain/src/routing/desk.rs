@@ -104,6 +104,68 @@ impl Desk {
         &self.settings
     }
 
+    /// Puts back a conversation as the store last saw it: at start-up, and
+    /// when an ended conversation that was [forgotten](Desk::forget_ended)
+    /// is reopened. Refused if the desk knows it already.
+    pub fn restore(
+        &mut self,
+        conversation: ConversationId,
+        status: Status,
+        now: Timestamp,
+    ) -> Result<(), RuleError> {
+        if self.conversations.contains_key(&conversation) {
+            return Err(RuleError::DuplicateConversation(conversation));
+        }
+        if let Some(holder) = status.holder() {
+            self.slot(holder, now);
+        }
+        self.set_status(conversation, status);
+        Ok(())
+    }
+
+    /// Drops an ended conversation from memory (the store keeps it), so the
+    /// desk holds only live work however long the history grows. Returns
+    /// whether it was dropped.
+    pub fn forget_ended(&mut self, conversation: ConversationId) -> bool {
+        if matches!(
+            self.conversations.get(&conversation),
+            Some(Status::Ended { .. })
+        ) {
+            self.conversations.remove(&conversation);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The conversations an agent holds.
+    pub fn held_by(&self, agent: UserId) -> impl Iterator<Item = ConversationId> + '_ {
+        self.agents
+            .get(&agent)
+            .into_iter()
+            .flat_map(|a| a.held.iter().copied())
+    }
+
+    /// Every agent the desk knows, with presence, load and capacity.
+    pub fn agents(&self) -> impl Iterator<Item = (UserId, AgentView)> + '_ {
+        self.agents.keys().map(|id| (*id, self.agent(*id)))
+    }
+
+    /// Replaces the settings (capacity, timeout, end reasons) and hands out
+    /// queued conversations if a higher default capacity made room.
+    pub fn reconfigure(&mut self, settings: DeskSettings, now: Timestamp) -> Vec<Event> {
+        self.settings = settings;
+        self.drain_queue(now)
+    }
+
+    /// Hands out queued conversations if anyone has room; for start-up,
+    /// after [`Desk::restore`].
+    pub fn drain_queue(&mut self, now: Timestamp) -> Vec<Event> {
+        let mut events = Vec::new();
+        self.drain(now, &mut events);
+        events
+    }
+
     /// Applies a command at `now`: either every change and the events that
     /// describe them, or an error and no change at all.
     pub fn apply(&mut self, command: Command, now: Timestamp) -> Result<Vec<Event>, RuleError> {

@@ -95,6 +95,96 @@ impl Fixture {
     }
 }
 
+/// A clock the server reads from a file (`testing.clock_file`): tests move
+/// time by rewriting it, never by sleeping.
+pub struct TestClock {
+    path: PathBuf,
+    now_ms: Mutex<i64>,
+}
+
+impl TestClock {
+    /// 2026-11-25T09:00:00Z, a fixed start.
+    pub const START_MS: i64 = 1_795_597_200_000;
+
+    pub fn new(dir: &Path) -> TestClock {
+        let path = dir.join("clock");
+        std::fs::write(&path, Self::START_MS.to_string()).unwrap();
+        TestClock {
+            path,
+            now_ms: Mutex::new(Self::START_MS),
+        }
+    }
+
+    pub fn advance_secs(&self, secs: i64) {
+        let mut now = self.now_ms.lock().unwrap();
+        *now += secs * 1000;
+        // Write then rename, so the server never reads a half-written file.
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, now.to_string()).unwrap();
+        std::fs::rename(&tmp, &self.path).unwrap();
+    }
+
+    pub fn env(&self) -> (&'static str, String) {
+        (
+            "OMNIGATE_TESTING__CLOCK_FILE",
+            self.path.display().to_string(),
+        )
+    }
+}
+
+/// A server on a controllable clock with a first admin.
+pub struct Desk {
+    pub dir: tempfile::TempDir,
+    pub clock: TestClock,
+    pub server: Server,
+    pub admin: Auth,
+}
+
+impl Desk {
+    pub async fn start() -> Desk {
+        Desk::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra_env: &[(&str, &str)]) -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        create_admin(dir.path());
+        let clock = TestClock::new(dir.path());
+        let (key, value) = clock.env();
+        let mut env: Vec<(&str, &str)> = vec![(key, value.as_str())];
+        env.extend_from_slice(extra_env);
+        let server = Server::start(dir.path(), &env).await;
+        let admin = server.admin().await;
+        Desk {
+            dir,
+            clock,
+            server,
+            admin,
+        }
+    }
+
+    /// Stops the server (SIGKILL with `kill9`, else SIGTERM) and starts a
+    /// new one on the same data dir and clock.
+    pub async fn restart(self, kill9: bool) -> Desk {
+        let Desk {
+            dir, clock, server, ..
+        } = self;
+        if kill9 {
+            server.kill9();
+        } else {
+            server.stop();
+        }
+        let (key, value) = clock.env();
+        let server = Server::start(dir.path(), &[(key, value.as_str())]).await;
+        let admin = server.admin().await;
+        Desk {
+            dir,
+            clock,
+            server,
+            admin,
+        }
+    }
+}
+
 impl Server {
     /// Starts `omnigate serve` and waits for its "listening" log line.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Server {

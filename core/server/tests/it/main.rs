@@ -5,11 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod desk_helpers;
 mod harness;
 
 mod audit;
 mod auth;
 mod cli;
+mod conversations;
+mod delivery;
 mod errors;
 mod roles;
 mod server;

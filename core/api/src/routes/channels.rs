@@ -1,0 +1,453 @@
+//! Channels: admins configure them; the API channel's integrators POST
+//! inbound messages and delivery reports to `/webhooks/{channel}`.
+
+use axum::Json as ResponseJson;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use omnigate_domain::conversation::DeliveryStatus;
+use omnigate_domain::{AuditAction, AuditEvent, ValidationError};
+use omnigate_engine::{InboundMessage, wire};
+use omnigate_store::channels::ChannelRecord;
+use omnigate_store::conversations::delivery;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Principal, secret};
+use crate::error::ApiError;
+use crate::extract::{ClientAddr, Json, parse_id};
+use crate::state::AppState;
+use crate::views::ChannelView;
+
+/// Prefix of channel inbound tokens, so a leaked one is recognisable.
+const CHANNEL_TOKEN_PREFIX: &str = "ogc_";
+
+/// `GET /api/v1/channels`.
+pub(crate) async fn list(State(state): State<AppState>) -> Result<ResponseJson<Value>, ApiError> {
+    let channels = state.inner.store.channels()?;
+    let views: Vec<ChannelView> = channels.iter().map(ChannelView::from).collect();
+    Ok(ResponseJson(json!({ "channels": views })))
+}
+
+/// Fields of a channel an admin sets.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChannelFields {
+    name: Option<String>,
+    kind: Option<String>,
+    /// `null` = no service window.
+    #[serde(default, with = "double_option")]
+    service_window_secs: Option<Option<u64>>,
+    #[serde(default, with = "double_option")]
+    default_flow: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    webhook_url: Option<Option<String>>,
+    disabled: Option<bool>,
+}
+
+/// Distinguishes an absent field (keep) from `null` (clear).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+fn check_name(name: &str) -> Result<String, ValidationError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ValidationError::new(
+            "name",
+            "must have 1 to 100 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_webhook_url(url: &str) -> Result<String, ValidationError> {
+    let url = url.trim();
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2000
+        && reqwest_like_parse(url);
+    if ok {
+        Ok(url.to_owned())
+    } else {
+        Err(ValidationError::new(
+            "webhook_url",
+            "must be an absolute http:// or https:// URL",
+        ))
+    }
+}
+
+/// A URL with a host after the scheme and no whitespace.
+fn reqwest_like_parse(url: &str) -> bool {
+    let rest = url.split_once("://").map_or("", |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !host.is_empty() && !url.chars().any(char::is_whitespace)
+}
+
+fn check_window(secs: Option<u64>) -> Result<Option<u64>, ValidationError> {
+    match secs {
+        Some(s) if s == 0 || s > 30 * 86_400 => Err(ValidationError::new(
+            "service_window_secs",
+            "must be 1 second to 30 days, or null for no window",
+        )),
+        other => Ok(other),
+    }
+}
+
+fn check_flow(flow: Option<String>) -> Result<Option<String>, ValidationError> {
+    match flow.map(|f| f.trim().to_owned()) {
+        Some(f) if f.is_empty() || f.chars().count() > 100 => Err(ValidationError::new(
+            "default_flow",
+            "must have 1 to 100 characters, or be null",
+        )),
+        other => Ok(other),
+    }
+}
+
+/// `POST /api/v1/channels`: the inbound token is in this response only.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(body): Json<ChannelFields>,
+) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+    let name = check_name(body.name.as_deref().unwrap_or_default())?;
+    let kind = body.kind.unwrap_or_else(|| "api".into());
+    if kind != "api" {
+        return Err(ValidationError::new(
+            "kind",
+            "only `api` channels exist yet; WhatsApp, Telegram and web chat arrive as plugins",
+        )
+        .into());
+    }
+    let token = format!("{CHANNEL_TOKEN_PREFIX}{}", secret::random_token());
+    let channel = state.inner.store.create_channel(ChannelRecord {
+        id: 0,
+        name,
+        kind,
+        service_window_secs: check_window(body.service_window_secs.flatten())?,
+        default_flow: check_flow(body.default_flow.flatten())?,
+        webhook_url: body
+            .webhook_url
+            .flatten()
+            .map(|u| check_webhook_url(&u))
+            .transpose()?,
+        webhook_secret: secret::random_token(),
+        inbound_token_hash: secret::sha256(&token),
+        disabled: body.disabled.unwrap_or(false),
+        created_at_ms: state.now().0,
+    })?;
+    state.audit(
+        &AuditEvent::new(principal.actor(), AuditAction::ChannelCreated)
+            .target(format!("channel:{}", channel.id))
+            .source(client.label())
+            .detail(json!({ "name": channel.name, "kind": channel.kind }).to_string()),
+    )?;
+    state.durable().await?;
+    Ok((
+        StatusCode::CREATED,
+        ResponseJson(json!({
+            "channel": ChannelView::from(&channel),
+            "inbound_token": token,
+            "webhook_secret": channel.webhook_secret,
+        })),
+    ))
+}
+
+fn find(state: &AppState, raw: &str) -> Result<ChannelRecord, ApiError> {
+    let id = parse_id("channel", raw)?;
+    state
+        .inner
+        .store
+        .channel(id)?
+        .ok_or_else(|| ApiError::not_found(format!("no channel with id `{raw}`")))
+}
+
+/// `GET /api/v1/channels/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let channel = find(&state, &id)?;
+    Ok(ResponseJson(
+        json!({ "channel": ChannelView::from(&channel) }),
+    ))
+}
+
+/// `PATCH /api/v1/channels/{id}`: absent fields stay, `null` clears.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(body): Json<ChannelFields>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let mut channel = find(&state, &id)?;
+    if body.kind.as_ref().is_some_and(|k| *k != channel.kind) {
+        return Err(ValidationError::new("kind", "a channel's kind cannot change").into());
+    }
+    if let Some(name) = &body.name {
+        channel.name = check_name(name)?;
+    }
+    if let Some(window) = body.service_window_secs {
+        channel.service_window_secs = check_window(window)?;
+    }
+    if let Some(flow) = body.default_flow {
+        channel.default_flow = check_flow(flow)?;
+    }
+    if let Some(url) = body.webhook_url {
+        channel.webhook_url = url.map(|u| check_webhook_url(&u)).transpose()?;
+    }
+    if let Some(disabled) = body.disabled {
+        channel.disabled = disabled;
+    }
+    state.inner.store.update_channel(&channel)?;
+    state.audit(
+        &AuditEvent::new(principal.actor(), AuditAction::ChannelUpdated)
+            .target(format!("channel:{}", channel.id))
+            .source(client.label())
+            .detail(json!({ "view": ChannelView::from(&channel) }).to_string()),
+    )?;
+    state.durable().await?;
+    Ok(ResponseJson(
+        json!({ "channel": ChannelView::from(&channel) }),
+    ))
+}
+
+/// `POST /api/v1/channels/{id}/token`: a new inbound token (the old one
+/// stops working at once) and a new webhook secret, shown once.
+pub(crate) async fn rotate_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let mut channel = find(&state, &id)?;
+    let token = format!("{CHANNEL_TOKEN_PREFIX}{}", secret::random_token());
+    channel.inbound_token_hash = secret::sha256(&token);
+    channel.webhook_secret = secret::random_token();
+    state.inner.store.update_channel(&channel)?;
+    state.audit(
+        &AuditEvent::new(principal.actor(), AuditAction::ChannelUpdated)
+            .target(format!("channel:{}", channel.id))
+            .source(client.label())
+            .detail(json!({ "rotated": "inbound_token,webhook_secret" }).to_string()),
+    )?;
+    state.durable().await?;
+    Ok(ResponseJson(json!({
+        "channel": ChannelView::from(&channel),
+        "inbound_token": token,
+        "webhook_secret": channel.webhook_secret,
+    })))
+}
+
+/// The channel whose inbound token the request carries, which must be the
+/// channel in the path. An extractor from the request head, so that an
+/// unauthenticated caller learns nothing about what the body should be.
+pub(crate) struct AuthenticatedChannel(ChannelRecord);
+
+impl FromRequestParts<AppState> for AuthenticatedChannel {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<AuthenticatedChannel, ApiError> {
+        let refused = || {
+            ApiError::unauthenticated(
+                "send this channel's inbound token as `Authorization: Bearer <token>`",
+            )
+        };
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(refused)?;
+        let channel = state
+            .inner
+            .store
+            .channel_by_token(&secret::sha256(token))?
+            .ok_or_else(refused)?;
+        let Ok(Path(raw_id)) = Path::<String>::from_request_parts(parts, state).await else {
+            return Err(refused());
+        };
+        if raw_id.parse::<u64>().ok() != Some(channel.id) {
+            return Err(refused());
+        }
+        Ok(AuthenticatedChannel(channel))
+    }
+}
+
+/// Body of an inbound webhook call.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum InboundBody {
+    /// A contact's message.
+    Message {
+        /// The integrator's id for the message (makes retries idempotent).
+        message_id: String,
+        contact: InboundContact,
+        content: Value,
+    },
+    /// A delivery report for one of our outbound messages.
+    Status {
+        /// The id the integrator's webhook answered with...
+        message_id: Option<String>,
+        /// ...or omnigate's own message id.
+        omnigate_message_id: Option<u64>,
+        status: String,
+        reason: Option<String>,
+    },
+}
+
+/// The contact of an inbound message.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InboundContact {
+    id: String,
+    name: Option<String>,
+    phone: Option<String>,
+}
+
+fn optional_text(
+    field: &'static str,
+    raw: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
+    match raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
+            Err(ValidationError::new(
+                field,
+                format!("at most {max} characters, no control characters"),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+/// `POST /webhooks/{channel}`: an API channel's inbound message or delivery
+/// report. Answers 200 only once the message is on disk; a retry with the
+/// same `message_id` answers the same and stores nothing new.
+pub(crate) async fn inbound(
+    State(state): State<AppState>,
+    AuthenticatedChannel(channel): AuthenticatedChannel,
+    Json(body): Json<InboundBody>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    state.refuse_if_read_only()?;
+    let engine = state.engine();
+    match body {
+        InboundBody::Message {
+            message_id,
+            contact,
+            content,
+        } => {
+            let provider_id = omnigate_domain::conversation::ProviderMessageId::parse(&message_id)?;
+            let contact_id = omnigate_domain::conversation::ExternalId::parse(&contact.id)?;
+            let content = wire::content_from_json(&content)?;
+            let received = engine.receive(
+                &channel,
+                InboundMessage {
+                    contact_id: contact_id.as_str().to_owned(),
+                    contact_name: optional_text("contact.name", contact.name, 200)?,
+                    contact_phone: optional_text("contact.phone", contact.phone, 40)?,
+                    provider_id: provider_id.as_str().to_owned(),
+                    content,
+                },
+            )?;
+            engine.durable().await?;
+            Ok(ResponseJson(json!({
+                "message_id": received.message.id,
+                "conversation_id": received.message.conversation_id,
+                "duplicate": received.duplicate,
+            })))
+        }
+        InboundBody::Status {
+            message_id,
+            omnigate_message_id,
+            status,
+            reason,
+        } => {
+            let next = match status.as_str() {
+                "sent" => DeliveryStatus::Sent,
+                "delivered" => DeliveryStatus::Delivered,
+                "read" => DeliveryStatus::Read,
+                "failed" => DeliveryStatus::Failed {
+                    reason: optional_text("reason", reason, 500)?
+                        .unwrap_or_else(|| "reported failed by the channel".into()),
+                },
+                other => {
+                    return Err(ValidationError::new(
+                        "status",
+                        format!("`{other}` is not one of sent, delivered, read, failed"),
+                    )
+                    .into());
+                }
+            };
+            let store = engine.store();
+            let message = match (message_id, omnigate_message_id) {
+                (Some(provider), None) => {
+                    store.message_by_provider_id(channel.id, provider.trim())?
+                }
+                (None, Some(id)) => store.message(id)?,
+                _ => {
+                    return Err(ValidationError::new(
+                        "message_id",
+                        "name the message by exactly one of message_id or omnigate_message_id",
+                    )
+                    .into());
+                }
+            };
+            let message = message
+                .filter(|m| {
+                    store
+                        .conversation(m.conversation_id)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|c| c.channel_id == channel.id)
+                })
+                .filter(|m| m.delivery != delivery::NONE)
+                .ok_or_else(|| {
+                    ApiError::not_found("no outbound message of this channel has that id")
+                })?;
+            let updated = store.update_message(message.id, |m| {
+                let current = delivery_status(m.delivery, m.failure.clone());
+                if !current.accepts(&next) {
+                    return false;
+                }
+                (m.delivery, m.failure) = match &next {
+                    DeliveryStatus::Sent => (delivery::SENT, None),
+                    DeliveryStatus::Delivered => (delivery::DELIVERED, None),
+                    DeliveryStatus::Read => (delivery::READ, None),
+                    DeliveryStatus::Failed { reason } => (delivery::FAILED, Some(reason.clone())),
+                    DeliveryStatus::Queued => (delivery::QUEUED, None),
+                };
+                true
+            })?;
+            engine.durable().await?;
+            let current = updated.unwrap_or(message);
+            Ok(ResponseJson(json!({
+                "message_id": current.id,
+                "delivery": delivery_status(current.delivery, current.failure).as_str(),
+            })))
+        }
+    }
+}
+
+fn delivery_status(code: u8, failure: Option<String>) -> DeliveryStatus {
+    match code {
+        delivery::SENT => DeliveryStatus::Sent,
+        delivery::DELIVERED => DeliveryStatus::Delivered,
+        delivery::READ => DeliveryStatus::Read,
+        delivery::FAILED => DeliveryStatus::Failed {
+            reason: failure.unwrap_or_default(),
+        },
+        _ => DeliveryStatus::Queued,
+    }
+}

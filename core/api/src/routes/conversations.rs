@@ -1,0 +1,543 @@
+//! Conversations: the inbox, history, the thread, and the agent's actions
+//! (send, transfer, end, reopen) — each a command to the engine.
+
+use std::sync::Arc;
+
+use axum::Json as ResponseJson;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use omnigate_domain::{Timestamp, UserId};
+use omnigate_engine::{Caller, status_name, wire};
+use omnigate_store::{ConversationRecord, StatusRecord};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extract::{ClientAddr, Json, Query, parse_id};
+use crate::state::AppState;
+use crate::views::{ContactView, ConversationView, EndView, MessageView, TransferView};
+
+/// The engine's view of the caller.
+pub(crate) fn caller(principal: &Principal, client: ClientAddr) -> Caller {
+    Caller {
+        user: Arc::clone(&principal.user),
+        source: client.label(),
+    }
+}
+
+/// A conversation with its contact, window and transfer deadline.
+pub(crate) fn view(
+    state: &AppState,
+    conversation: &ConversationRecord,
+) -> Result<ConversationView, ApiError> {
+    let engine = state.engine();
+    let contact = engine
+        .store()
+        .contact(conversation.contact_id)?
+        .ok_or_else(|| ApiError::internal(&"conversation without its contact"))?;
+    let closes_at = engine.window_closes_at(conversation)?;
+    let now = state.now();
+    let timeout = engine.desk_settings().transfer_timeout;
+    let mut view = ConversationView {
+        id: conversation.id,
+        channel_id: conversation.channel_id,
+        contact: ContactView::from(&contact),
+        status: status_name(&conversation.status),
+        agent_id: conversation.agent_id,
+        flow: None,
+        queued_since: None,
+        transfer: None,
+        end: None,
+        created_at: Timestamp(conversation.created_at_ms).to_rfc3339(),
+        last_message_at: Timestamp(conversation.last_message_ms).to_rfc3339(),
+        last_inbound_at: conversation
+            .last_inbound_ms
+            .map(|t| Timestamp(t).to_rfc3339()),
+        window_closes_at: closes_at.map(Timestamp::to_rfc3339),
+        window_open: closes_at.is_none_or(|at| now < at),
+        preview: conversation.preview.clone(),
+        message_count: conversation.message_count,
+        unread: conversation.unread,
+        tags: conversation.tags.clone(),
+    };
+    match &conversation.status {
+        StatusRecord::InFlow { flow } => view.flow = Some(flow.clone()),
+        StatusRecord::Queued { since_ms } => {
+            view.queued_since = Some(Timestamp(*since_ms).to_rfc3339());
+        }
+        StatusRecord::Assigned { .. } => {}
+        StatusRecord::TransferPending {
+            from,
+            to,
+            note,
+            requested_at_ms,
+        } => {
+            view.transfer = Some(TransferView {
+                from: *from,
+                to: *to,
+                note: note.clone(),
+                requested_at: Timestamp(*requested_at_ms).to_rfc3339(),
+                expires_at: Timestamp(*requested_at_ms).plus(timeout).to_rfc3339(),
+            });
+        }
+        StatusRecord::Ended { reason, at_ms } => {
+            view.end = Some(EndView {
+                reason: reason.clone(),
+                at: Timestamp(*at_ms).to_rfc3339(),
+                by: conversation.ended_by,
+            });
+        }
+    }
+    Ok(view)
+}
+
+fn conversation_id(raw: &str) -> Result<u64, ApiError> {
+    parse_id("conversation", raw)
+}
+
+/// `GET /api/v1/inbox`: what the caller holds or is offered, their desk
+/// figures, and the queue's length.
+pub(crate) async fn inbox(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let engine = state.engine();
+    engine.tick()?;
+    let me = principal.user.id;
+    let mut conversations = Vec::new();
+    for id in engine.inbox_of(me) {
+        if let Some(c) = engine.store().conversation(id)? {
+            conversations.push(view(&state, &c)?);
+        }
+    }
+    conversations.sort_by(|a, b| b.last_message_at.cmp(&a.last_message_at));
+    let agent = engine.agent(me);
+    let queue = engine.queue();
+    let now = state.now();
+    Ok(ResponseJson(json!({
+        "presence": agent.presence.as_str(),
+        "load": agent.load,
+        "capacity": agent.capacity,
+        "queue": {
+            "length": queue.len(),
+            "oldest_waiting_secs": queue.first().map(|(_, since)| now.since(*since).as_secs()),
+        },
+        "conversations": conversations,
+    })))
+}
+
+/// Filters of the history list.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoryQuery {
+    status: Option<String>,
+    channel: Option<u64>,
+    agent: Option<u64>,
+    reason: Option<String>,
+    tag: Option<String>,
+    /// Contact name, phone or channel id (case-insensitive substring).
+    contact: Option<String>,
+    /// RFC 3339; conversations with activity at or after.
+    from: Option<String>,
+    /// RFC 3339; conversations created before.
+    to: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<u64>,
+    limit: Option<usize>,
+}
+
+fn parse_time(field: &'static str, raw: Option<&String>) -> Result<Option<Timestamp>, ApiError> {
+    raw.map(|text| {
+        Timestamp::parse_rfc3339(text).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("{field}: `{text}` is not an RFC 3339 time"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// Most conversations looked at to fill one page, so a filter that matches
+/// little cannot make one request read the whole history.
+const SCAN_LIMIT: usize = 50_000;
+
+/// `GET /api/v1/conversations`: history (all past and current ones the
+/// caller may see), newest first, filtered, with cursor paging.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    principal: Principal,
+    Query(q): Query<HistoryQuery>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let engine = state.engine();
+    let caller = caller(&principal, client);
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let from = parse_time("from", q.from.as_ref())?;
+    let to = parse_time("to", q.to.as_ref())?;
+    if let Some(status) = &q.status
+        && ![
+            "in_flow",
+            "queued",
+            "assigned",
+            "transfer_pending",
+            "ended",
+            "open",
+        ]
+        .contains(&status.as_str())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "status: use in_flow, queued, assigned, transfer_pending, ended or open",
+        ));
+    }
+    let tag = q.tag.as_ref().map(|t| t.trim().to_lowercase());
+    let contact_query = q.contact.as_ref().map(|c| c.trim().to_lowercase());
+    let reason = q.reason.as_ref().map(|r| r.trim().to_owned());
+    let store = engine.store();
+    let mut scanned = 0usize;
+    let mut contact_error = None;
+    let (page, more) = store.conversations_page(q.cursor, limit, |c| {
+        scanned += 1;
+        if scanned > SCAN_LIMIT {
+            return false;
+        }
+        let status_ok = match q.status.as_deref() {
+            None => true,
+            Some("open") => !c.is_ended(),
+            Some(name) => status_name(&c.status) == name,
+        };
+        let reason_ok = reason
+            .as_ref()
+            .is_none_or(|r| matches!(&c.status, StatusRecord::Ended { reason, .. } if reason == r));
+        let basic = status_ok
+            && reason_ok
+            && q.channel.is_none_or(|ch| c.channel_id == ch)
+            && q.agent.is_none_or(|a| c.agent_id == Some(a))
+            && tag.as_ref().is_none_or(|t| c.tags.contains(t))
+            && from.is_none_or(|f| c.last_message_ms >= f.0)
+            && to.is_none_or(|t| c.created_at_ms < t.0)
+            && engine.may_read(&caller, c);
+        if !basic {
+            return false;
+        }
+        match &contact_query {
+            None => true,
+            Some(needle) => match store.contact(c.contact_id) {
+                Ok(Some(contact)) => {
+                    contact.name.to_lowercase().contains(needle.as_str())
+                        || contact.external_id.to_lowercase().contains(needle.as_str())
+                        || contact
+                            .phone
+                            .as_ref()
+                            .is_some_and(|p| p.contains(needle.as_str()))
+                }
+                Ok(None) => false,
+                Err(error) => {
+                    contact_error = Some(error);
+                    false
+                }
+            },
+        }
+    })?;
+    if let Some(error) = contact_error {
+        return Err(error.into());
+    }
+    let views = page
+        .iter()
+        .map(|c| view(&state, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if more || scanned > SCAN_LIMIT {
+        page.last().map(|c| c.id)
+    } else {
+        None
+    };
+    Ok(ResponseJson(
+        json!({ "conversations": views, "next_cursor": next_cursor }),
+    ))
+}
+
+/// `GET /api/v1/conversations/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let conversation = state
+        .engine()
+        .conversation_for(&caller(&principal, client), id)?;
+    Ok(ResponseJson(
+        json!({ "conversation": view(&state, &conversation)? }),
+    ))
+}
+
+/// Paging of a thread.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ThreadQuery {
+    /// Messages after this message id.
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/conversations/{id}/messages`: the thread, oldest first.
+pub(crate) async fn messages(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Query(q): Query<ThreadQuery>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let engine = state.engine();
+    engine.conversation_for(&caller(&principal, client), id)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let messages = engine.store().messages(id, q.after, limit)?;
+    let views: Vec<MessageView> = messages.iter().map(MessageView::from).collect();
+    let next_after = (views.len() == limit)
+        .then(|| views.last().map(|m| m.id))
+        .flatten();
+    Ok(ResponseJson(
+        json!({ "messages": views, "next_after": next_after }),
+    ))
+}
+
+/// Body of a send.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Send {
+    content: Value,
+    /// A private note for colleagues instead of a message to the contact.
+    #[serde(default)]
+    note: bool,
+}
+
+/// `POST /api/v1/conversations/{id}/messages`: 201 once durable. Outside
+/// the service window free-form content is refused with 409
+/// `template_required`.
+pub(crate) async fn send(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(body): Json<Send>,
+) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+    let id = conversation_id(&id)?;
+    let content = wire::content_from_json(&body.content)?;
+    let engine = state.engine();
+    let message = engine.send(&caller(&principal, client), id, content, body.note)?;
+    engine.durable().await?;
+    Ok((
+        StatusCode::CREATED,
+        ResponseJson(json!({ "message": MessageView::from(&message) })),
+    ))
+}
+
+/// `POST /api/v1/conversations/{id}/read`.
+pub(crate) async fn mark_read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    let id = conversation_id(&id)?;
+    let engine = state.engine();
+    engine.mark_read(&caller(&principal, client), id)?;
+    engine.durable().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of a tag change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Tags {
+    tags: Vec<String>,
+}
+
+/// `PUT /api/v1/conversations/{id}/tags`.
+pub(crate) async fn set_tags(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(body): Json<Tags>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let engine = state.engine();
+    let conversation = engine.set_tags(&caller(&principal, client), id, body.tags)?;
+    engine.durable().await?;
+    Ok(ResponseJson(
+        json!({ "conversation": view(&state, &conversation)? }),
+    ))
+}
+
+/// Answers a desk action with the conversation as it is now.
+async fn settled(
+    state: &AppState,
+    caller: &Caller,
+    id: u64,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let engine = state.engine();
+    engine.durable().await?;
+    let conversation = engine
+        .store()
+        .conversation(id)?
+        .ok_or_else(|| ApiError::not_found(format!("no conversation with id `{id}`")))?;
+    // After a transfer or end the caller may no longer see it; say only
+    // what they may know.
+    if engine.may_read(caller, &conversation) {
+        Ok(ResponseJson(
+            json!({ "conversation": view(state, &conversation)? }),
+        ))
+    } else {
+        Ok(ResponseJson(
+            json!({ "conversation": { "id": id, "status": status_name(&conversation.status) } }),
+        ))
+    }
+}
+
+/// Body of a transfer request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Transfer {
+    agent_id: u64,
+    note: Option<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/transfer`: offers it to an online agent.
+pub(crate) async fn transfer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(body): Json<Transfer>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let caller = caller(&principal, client);
+    state
+        .engine()
+        .request_transfer(&caller, id, UserId(body.agent_id), body.note)?;
+    settled(&state, &caller, id).await
+}
+
+/// `POST /api/v1/conversations/{id}/transfer/accept`.
+pub(crate) async fn accept_transfer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let caller = caller(&principal, client);
+    state.engine().answer_transfer(&caller, id, true)?;
+    settled(&state, &caller, id).await
+}
+
+/// `POST /api/v1/conversations/{id}/transfer/decline`.
+pub(crate) async fn decline_transfer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let caller = caller(&principal, client);
+    state.engine().answer_transfer(&caller, id, false)?;
+    settled(&state, &caller, id).await
+}
+
+/// `POST /api/v1/conversations/{id}/transfer-to-queue`.
+pub(crate) async fn transfer_to_queue(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let caller = caller(&principal, client);
+    state.engine().transfer_to_queue(&caller, id)?;
+    settled(&state, &caller, id).await
+}
+
+/// Body of a hand-over to a flow.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ToFlow {
+    flow: String,
+}
+
+/// `POST /api/v1/conversations/{id}/transfer-to-flow`.
+pub(crate) async fn transfer_to_flow(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(body): Json<ToFlow>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let caller = caller(&principal, client);
+    state.engine().transfer_to_flow(&caller, id, body.flow)?;
+    settled(&state, &caller, id).await
+}
+
+/// Body of an end.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct End {
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/end`: needs a reason from the list.
+pub(crate) async fn end(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(body): Json<End>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let caller = caller(&principal, client);
+    state
+        .engine()
+        .end(&caller, id, body.reason.unwrap_or_default())?;
+    settled(&state, &caller, id).await
+}
+
+/// `POST /api/v1/conversations/{id}/reopen`: into the caller's inbox.
+pub(crate) async fn reopen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let caller = caller(&principal, client);
+    state.engine().reopen(&caller, id)?;
+    settled(&state, &caller, id).await
+}
+
+/// Body of a reassignment.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Reassign {
+    agent_id: u64,
+}
+
+/// `POST /api/v1/conversations/{id}/reassign` (supervisors).
+pub(crate) async fn reassign(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Json(body): Json<Reassign>,
+) -> Result<ResponseJson<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let caller = caller(&principal, client);
+    state
+        .engine()
+        .reassign(&caller, id, UserId(body.agent_id))?;
+    settled(&state, &caller, id).await
+}

@@ -1,0 +1,971 @@
+//! The conversation engine: everything an agent does on the Omni-Chat
+//! screen, with PRODUCT.md's rules enforced.
+//!
+//! The [`Engine`] keeps the domain's [`Desk`] in memory and the store in
+//! step with it: a command locks the desk, is applied (all or nothing), and
+//! every conversation it moved is written to the store before the lock is
+//! released, so the store's order is the desk's order. Callers then await
+//! [`Store::durable`] before acknowledging. At start the desk is rebuilt
+//! from the store ([`Engine::start`]), so a restart loses no conversation
+//! and no assignment.
+//!
+//! Ended conversations leave the desk (the store keeps them) so memory
+//! follows live work, not history.
+
+pub mod delivery;
+mod status;
+pub mod wire;
+
+pub use status::status_name;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use omnigate_domain::conversation::{
+    ChannelCapabilities, Content, EndReason, ServiceWindow, WindowClosed,
+};
+use omnigate_domain::routing::{
+    Command, ConversationId, Desk, DeskSettings, Event, Presence, RuleError, Status, TransferReturn,
+};
+use omnigate_domain::{
+    Actor, AuditAction, AuditEvent, Clock, Role, Timestamp, User, UserId, ValidationError,
+};
+use omnigate_store::channels::ChannelRecord;
+use omnigate_store::conversations::{author, direction};
+use omnigate_store::desk_state::{AgentRecord, DeskSettingsRecord};
+use omnigate_store::{
+    ConversationRecord, Inbound, Ingested, MessageRecord, Outgoing, StatusRecord, Store, StoreError,
+};
+use serde_json::json;
+
+/// Why the engine refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A desk rule refused the command.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// Free-form content outside the service window.
+    #[error(transparent)]
+    WindowClosed(#[from] WindowClosed),
+    /// The request's data is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The caller may not see or touch this conversation.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The conversation has ended; it is read-only until reopened.
+    #[error("conversation {0} has ended and is read-only; reopen it to write")]
+    ReadOnly(u64),
+    /// The channel is disabled.
+    #[error("channel {0} is disabled")]
+    ChannelDisabled(u64),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Start-up settings of the engine, from the config file.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Default capacity for a new installation (admins change it later).
+    pub default_capacity: u32,
+    /// Transfer timeout for a new installation.
+    pub transfer_timeout: Duration,
+    /// Largest media file the API channel carries.
+    pub max_media_bytes: u64,
+    /// Outbound webhook delivery.
+    pub delivery: delivery::DeliveryConfig,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            default_capacity: 3,
+            transfer_timeout: Duration::from_secs(120),
+            max_media_bytes: 16 * 1024 * 1024,
+            delivery: delivery::DeliveryConfig::default(),
+        }
+    }
+}
+
+/// Who asks, as the engine needs to know them.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user.
+    pub user: Arc<User>,
+    /// Client address, for the audit log.
+    pub source: Option<String>,
+}
+
+impl Caller {
+    fn actor(&self) -> Actor {
+        Actor::User {
+            id: self.user.id,
+            email: self.user.email.clone(),
+        }
+    }
+
+    fn supervises(&self) -> bool {
+        matches!(self.user.role, Role::Supervisor | Role::Admin)
+    }
+}
+
+/// An inbound message as a channel delivered it.
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    /// The contact's id on the channel.
+    pub contact_id: String,
+    /// Their name, if known.
+    pub contact_name: Option<String>,
+    /// Their phone, if known.
+    pub contact_phone: Option<String>,
+    /// The provider's message id.
+    pub provider_id: String,
+    /// What they sent.
+    pub content: Content,
+}
+
+/// The outcome of [`Engine::receive`].
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The stored message (the first one, for a redelivery).
+    pub message: MessageRecord,
+    /// Whether this was a redelivery that changed nothing.
+    pub duplicate: bool,
+}
+
+/// The conversation engine. One per process; share it behind an `Arc`.
+pub struct Engine {
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    desk: Mutex<Desk>,
+    config: EngineConfig,
+    delivery_wake: tokio::sync::Notify,
+}
+
+impl Engine {
+    /// Rebuilds the desk from the store: settings, agents and every
+    /// conversation that has not ended; then hands out what waits in the
+    /// queue if anyone has room.
+    pub fn start(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Result<Arc<Engine>, EngineError> {
+        let settings = match store.desk_settings()? {
+            Some(saved) => DeskSettings {
+                default_capacity: saved.default_capacity,
+                transfer_timeout: Duration::from_secs(saved.transfer_timeout_secs),
+                end_reasons: saved.end_reasons,
+            },
+            None => {
+                let settings = DeskSettings {
+                    default_capacity: config.default_capacity,
+                    transfer_timeout: config.transfer_timeout,
+                    end_reasons: EndReason::defaults(),
+                };
+                store.put_desk_settings(&settings_record(&settings))?;
+                settings
+            }
+        };
+        let now = clock.now();
+        let mut desk = Desk::new(settings);
+        for (user, agent) in store.agent_states()? {
+            let user = UserId(user);
+            let presence = status::presence_from_code(agent.presence);
+            desk.apply(
+                Command::SetCapacity {
+                    agent: user,
+                    capacity: agent.capacity,
+                },
+                now,
+            )?;
+            desk.apply(
+                Command::SetPresence {
+                    agent: user,
+                    presence,
+                },
+                now,
+            )?;
+        }
+        let live = store.live_conversations()?;
+        let count = live.len();
+        for conversation in live {
+            desk.restore(
+                ConversationId(conversation.id),
+                status::from_record(&conversation.status),
+                now,
+            )?;
+        }
+        let engine = Arc::new(Engine {
+            store,
+            clock,
+            desk: Mutex::new(desk),
+            config,
+            delivery_wake: tokio::sync::Notify::new(),
+        });
+        {
+            let mut desk = engine.lock_desk();
+            let events = desk.drain_queue(now);
+            engine.persist(&mut desk, &events, None)?;
+        }
+        engine.store.flush_blocking()?;
+        tracing::info!(live_conversations = count, "desk rebuilt from the store");
+        Ok(engine)
+    }
+
+    fn lock_desk(&self) -> MutexGuard<'_, Desk> {
+        // A panic while holding the lock cannot leave the desk half-changed
+        // (`Desk::apply` changes nothing on error and does not panic), so a
+        // poisoned lock is still consistent.
+        self.desk.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The store, for reads.
+    #[must_use]
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Now, by the injected clock.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The engine's start-up configuration.
+    #[must_use]
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn durable(&self) -> Result<(), EngineError> {
+        Ok(self.store.durable().await?)
+    }
+
+    /// The capabilities of a channel.
+    #[must_use]
+    pub fn capabilities(&self, channel: &ChannelRecord) -> ChannelCapabilities {
+        ChannelCapabilities::api(
+            channel.service_window_secs.map(Duration::from_secs),
+            self.config.max_media_bytes,
+        )
+    }
+
+    /// When free-form messages stop being allowed in a conversation.
+    pub fn window_closes_at(
+        &self,
+        conversation: &ConversationRecord,
+    ) -> Result<Option<Timestamp>, EngineError> {
+        let channel = self.channel(conversation.channel_id)?;
+        let caps = self.capabilities(&channel);
+        Ok(ServiceWindow::new(&caps, conversation.last_inbound_ms.map(Timestamp)).closes_at())
+    }
+
+    fn channel(&self, id: u64) -> Result<ChannelRecord, EngineError> {
+        self.store
+            .channel(id)?
+            .ok_or_else(|| EngineError::Store(StoreError::NotFound(format!("channel {id}"))))
+    }
+
+    /// Stores an inbound message (rule 8: a redelivery changes nothing) and,
+    /// if it starts a conversation, puts that into the channel's default
+    /// flow or the queue (rule 1), where the queue may hand it out at once.
+    /// A contact writing after their conversation ended starts a new one;
+    /// a reopened conversation takes their messages again.
+    pub fn receive(
+        &self,
+        channel: &ChannelRecord,
+        message: InboundMessage,
+    ) -> Result<Received, EngineError> {
+        if channel.disabled {
+            return Err(EngineError::ChannelDisabled(channel.id));
+        }
+        message.content.validate()?;
+        let now = self.now();
+        let initial_status = match &channel.default_flow {
+            Some(flow) => StatusRecord::InFlow { flow: flow.clone() },
+            None => StatusRecord::Queued { since_ms: now.0 },
+        };
+        let inbound = Inbound {
+            channel_id: channel.id,
+            external_id: message.contact_id,
+            contact_name: message.contact_name,
+            contact_phone: message.contact_phone,
+            provider_id: message.provider_id,
+            content: message.content,
+            at_ms: now.0,
+            initial_status,
+        };
+        // The desk lock is held across the write so that a new conversation
+        // enters the desk in the same order as the store.
+        let mut desk = self.lock_desk();
+        match self.store.ingest(&inbound)? {
+            Ingested::Duplicate { message } => Ok(Received {
+                message,
+                duplicate: true,
+            }),
+            Ingested::New {
+                message,
+                conversation,
+                started,
+                ..
+            } => {
+                if started {
+                    let events = desk.apply(
+                        Command::Arrive {
+                            conversation: ConversationId(conversation.id),
+                            flow: channel.default_flow.clone(),
+                        },
+                        now,
+                    )?;
+                    self.persist(&mut desk, &events, None)?;
+                }
+                Ok(Received {
+                    message,
+                    duplicate: false,
+                })
+            }
+        }
+    }
+
+    /// Whether `caller` may read conversation `conversation`: supervisors
+    /// read all; agents what they hold, what is offered to them, what waits
+    /// in the queue, and what they handled last (their history).
+    pub fn may_read(&self, caller: &Caller, conversation: &ConversationRecord) -> bool {
+        if caller.supervises() {
+            return true;
+        }
+        let me = caller.user.id.0;
+        match &conversation.status {
+            StatusRecord::Queued { .. } => true,
+            StatusRecord::TransferPending { from, to, .. } => *from == me || *to == me,
+            _ => conversation.agent_id == Some(me),
+        }
+    }
+
+    /// Reads a conversation the caller may see.
+    pub fn conversation_for(
+        &self,
+        caller: &Caller,
+        id: u64,
+    ) -> Result<ConversationRecord, EngineError> {
+        self.tick()?;
+        let conversation = self
+            .store
+            .conversation(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("conversation {id}")))?;
+        if self.may_read(caller, &conversation) {
+            Ok(conversation)
+        } else {
+            Err(EngineError::Forbidden(format!(
+                "conversation {id} is not yours to see"
+            )))
+        }
+    }
+
+    /// Sends a message (or writes a private note) in a conversation the
+    /// caller holds (supervisors: any live one). Free-form content outside
+    /// the service window is refused (rule 7); templates always go.
+    pub fn send(
+        &self,
+        caller: &Caller,
+        conversation_id: u64,
+        content: Content,
+        note: bool,
+    ) -> Result<MessageRecord, EngineError> {
+        content.validate()?;
+        let conversation = self.conversation_for(caller, conversation_id)?;
+        if conversation.is_ended() {
+            return Err(EngineError::ReadOnly(conversation_id));
+        }
+        let holds = match &conversation.status {
+            StatusRecord::Assigned { agent }
+            | StatusRecord::TransferPending { from: agent, .. } => *agent == caller.user.id.0,
+            _ => false,
+        };
+        if !holds && !caller.supervises() {
+            return Err(EngineError::Forbidden(format!(
+                "conversation {conversation_id} is not assigned to you; pull or accept it first"
+            )));
+        }
+        let channel = self.channel(conversation.channel_id)?;
+        let now = self.now();
+        if !note {
+            if channel.disabled {
+                return Err(EngineError::ChannelDisabled(channel.id));
+            }
+            let caps = self.capabilities(&channel);
+            content.check_channel(&caps)?;
+            ServiceWindow::new(&caps, conversation.last_inbound_ms.map(Timestamp))
+                .check(&content, now)?;
+        }
+        let deliver = !note && channel.webhook_url.is_some();
+        let (message, _) = self.store.append_message(
+            conversation_id,
+            &Outgoing {
+                direction: if note {
+                    direction::NOTE
+                } else {
+                    direction::OUTBOUND
+                },
+                author: author::AGENT,
+                author_user: Some(caller.user.id.0),
+                content,
+                at_ms: now.0,
+                deliver,
+            },
+        )?;
+        if deliver {
+            self.delivery_wake.notify_one();
+        }
+        Ok(message)
+    }
+
+    /// Marks a conversation read by its agent (unread count to zero).
+    pub fn mark_read(&self, caller: &Caller, conversation_id: u64) -> Result<(), EngineError> {
+        self.conversation_for(caller, conversation_id)?;
+        self.store
+            .update_conversation(conversation_id, |c| c.unread = 0)?;
+        Ok(())
+    }
+
+    /// Replaces a conversation's tags.
+    pub fn set_tags(
+        &self,
+        caller: &Caller,
+        conversation_id: u64,
+        tags: Vec<String>,
+    ) -> Result<ConversationRecord, EngineError> {
+        self.conversation_for(caller, conversation_id)?;
+        let mut parsed = Vec::new();
+        for tag in &tags {
+            let tag = omnigate_domain::conversation::Tag::parse(tag)?;
+            if !parsed.contains(&tag.as_str().to_owned()) {
+                parsed.push(tag.as_str().to_owned());
+            }
+        }
+        if parsed.len() > omnigate_domain::conversation::Tag::MAX_PER_CONVERSATION {
+            return Err(ValidationError::new("tags", "at most 20 tags").into());
+        }
+        parsed.sort();
+        Ok(self
+            .store
+            .update_conversation(conversation_id, |c| c.tags.clone_from(&parsed))?)
+    }
+
+    /// Applies a desk command for `caller` and records what moved. Audited
+    /// actions are written before the caller awaits durability, so an
+    /// acknowledged action is always audited.
+    fn command(
+        &self,
+        caller: Option<&Caller>,
+        command: Command,
+        audit: Option<(AuditAction, String, serde_json::Value)>,
+    ) -> Result<Vec<Event>, EngineError> {
+        let now = self.now();
+        let mut desk = self.lock_desk();
+        let mut events = desk.apply(Command::Tick, now)?;
+        self.persist(&mut desk, &events, None)?;
+        let more = desk.apply(command, now)?;
+        self.persist(&mut desk, &more, caller.map(|c| c.user.id))?;
+        if let (Some(caller), Some((action, target, detail))) = (caller, audit) {
+            self.store.append_audit(
+                &AuditEvent::new(caller.actor(), action)
+                    .target(target)
+                    .source(caller.source.clone())
+                    .detail(detail.to_string()),
+                now,
+            )?;
+        }
+        events.extend(more);
+        Ok(events)
+    }
+
+    /// Writes every conversation and agent the events moved to the store;
+    /// forgets ended conversations; leaves a notice in the thread when a
+    /// transfer comes back (rule 4).
+    fn persist(
+        &self,
+        desk: &mut Desk,
+        events: &[Event],
+        by: Option<UserId>,
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        for event in events {
+            match event {
+                Event::Queued { conversation }
+                | Event::EnteredFlow { conversation, .. }
+                | Event::Assigned { conversation, .. }
+                | Event::TransferRequested { conversation, .. } => {
+                    self.write_status(desk, *conversation, None)?;
+                }
+                Event::TransferReturned {
+                    conversation, why, ..
+                } => {
+                    self.write_status(desk, *conversation, None)?;
+                    let text = match why {
+                        TransferReturn::Declined => "The transfer was declined.",
+                        TransferReturn::TimedOut => "The transfer was not answered in time.",
+                        TransferReturn::TargetUnavailable => {
+                            "The transfer came back: its target is no longer online."
+                        }
+                    };
+                    self.store.append_message(
+                        conversation.0,
+                        &Outgoing {
+                            direction: direction::NOTE,
+                            author: author::SYSTEM,
+                            author_user: None,
+                            content: Content::Text { body: text.into() },
+                            at_ms: now.0,
+                            deliver: false,
+                        },
+                    )?;
+                }
+                Event::Ended {
+                    conversation,
+                    by: ender,
+                    ..
+                } => {
+                    self.write_status(desk, *conversation, Some(by.unwrap_or(*ender)))?;
+                    desk.forget_ended(*conversation);
+                }
+                Event::PresenceChanged { agent, .. } => self.write_agent(desk, *agent)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn write_status(
+        &self,
+        desk: &Desk,
+        conversation: ConversationId,
+        ended_by: Option<UserId>,
+    ) -> Result<(), EngineError> {
+        if let Some(status) = desk.status(conversation) {
+            self.store.set_conversation_status(
+                conversation.0,
+                status::to_record(status),
+                ended_by.map(|u| u.0),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_agent(&self, desk: &Desk, agent: UserId) -> Result<(), EngineError> {
+        let view = desk.agent(agent);
+        let capacity = self.store.agent_state(agent.0)?.and_then(|a| a.capacity);
+        self.store.put_agent_state(
+            agent.0,
+            &AgentRecord {
+                presence: status::presence_code(view.presence),
+                capacity,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Time passed: pending transfers past the timeout come back. Run by a
+    /// timer, and before every command and read, so a rule never waits for
+    /// the timer.
+    pub fn tick(&self) -> Result<(), EngineError> {
+        let now = self.now();
+        let mut desk = self.lock_desk();
+        let events = desk.apply(Command::Tick, now)?;
+        self.persist(&mut desk, &events, None)
+    }
+
+    /// Sets an agent's presence: their own, or (supervisors) anyone's,
+    /// which is audited.
+    pub fn set_presence(
+        &self,
+        caller: &Caller,
+        agent: UserId,
+        presence: Presence,
+    ) -> Result<(), EngineError> {
+        let audit = (agent != caller.user.id).then(|| {
+            (
+                AuditAction::PresenceSetBySupervisor,
+                format!("user:{agent}"),
+                json!({ "presence": presence.as_str() }),
+            )
+        });
+        self.command(
+            Some(caller),
+            Command::SetPresence { agent, presence },
+            audit,
+        )?;
+        Ok(())
+    }
+
+    /// Sets an agent's capacity override (`None` = the default).
+    pub fn set_capacity(
+        &self,
+        caller: &Caller,
+        agent: UserId,
+        capacity: Option<u32>,
+    ) -> Result<(), EngineError> {
+        if capacity.is_some_and(|c| c > 1000) {
+            return Err(ValidationError::new("capacity", "must be 0 to 1000").into());
+        }
+        let now = self.now();
+        let mut desk = self.lock_desk();
+        let events = desk.apply(Command::SetCapacity { agent, capacity }, now)?;
+        self.store.put_agent_state(
+            agent.0,
+            &AgentRecord {
+                presence: status::presence_code(desk.agent(agent).presence),
+                capacity,
+            },
+        )?;
+        self.persist(&mut desk, &events, None)?;
+        self.store.append_audit(
+            &AuditEvent::new(caller.actor(), AuditAction::CapacityChanged)
+                .target(format!("user:{agent}"))
+                .source(caller.source.clone())
+                .detail(json!({ "capacity": capacity }).to_string()),
+            now,
+        )?;
+        Ok(())
+    }
+
+    /// The desk settings in force.
+    #[must_use]
+    pub fn desk_settings(&self) -> DeskSettings {
+        self.lock_desk().settings().clone()
+    }
+
+    /// Changes the desk settings: default capacity, transfer timeout, end
+    /// reasons (each optional).
+    pub fn configure_desk(
+        &self,
+        caller: &Caller,
+        default_capacity: Option<u32>,
+        transfer_timeout: Option<Duration>,
+        end_reasons: Option<Vec<String>>,
+    ) -> Result<DeskSettings, EngineError> {
+        if default_capacity.is_some_and(|c| c > 1000) {
+            return Err(ValidationError::new("default_capacity", "must be 0 to 1000").into());
+        }
+        if transfer_timeout.is_some_and(|t| t.as_secs() < 10 || t.as_secs() > 86_400) {
+            return Err(ValidationError::new(
+                "transfer_timeout_secs",
+                "must be 10 to 86400 seconds",
+            )
+            .into());
+        }
+        let end_reasons = match end_reasons {
+            None => None,
+            Some(list) => {
+                let mut reasons: Vec<String> = Vec::new();
+                for raw in &list {
+                    let reason = EndReason::parse(raw)?;
+                    if reasons.iter().any(|r| r == reason.as_str()) {
+                        return Err(ValidationError::new(
+                            "end_reasons",
+                            format!("`{}` is listed twice", reason.as_str()),
+                        )
+                        .into());
+                    }
+                    reasons.push(reason.as_str().to_owned());
+                }
+                if reasons.is_empty() || reasons.len() > 100 {
+                    return Err(
+                        ValidationError::new("end_reasons", "needs 1 to 100 reasons").into(),
+                    );
+                }
+                Some(reasons)
+            }
+        };
+        let now = self.now();
+        let mut desk = self.lock_desk();
+        let mut settings = desk.settings().clone();
+        if let Some(c) = default_capacity {
+            settings.default_capacity = c;
+        }
+        if let Some(t) = transfer_timeout {
+            settings.transfer_timeout = t;
+        }
+        if let Some(r) = end_reasons {
+            settings.end_reasons = r;
+        }
+        let events = desk.reconfigure(settings.clone(), now);
+        self.store.put_desk_settings(&settings_record(&settings))?;
+        self.persist(&mut desk, &events, None)?;
+        self.store.append_audit(
+            &AuditEvent::new(caller.actor(), AuditAction::DeskSettingsChanged)
+                .target("desk")
+                .source(caller.source.clone())
+                .detail(
+                    json!({
+                        "default_capacity": settings.default_capacity,
+                        "transfer_timeout_secs": settings.transfer_timeout.as_secs(),
+                        "end_reasons": settings.end_reasons,
+                    })
+                    .to_string(),
+                ),
+            now,
+        )?;
+        Ok(settings)
+    }
+
+    /// The caller takes the oldest queued conversation, beyond capacity
+    /// (rule 3). Returns it.
+    pub fn pull(&self, caller: &Caller) -> Result<u64, EngineError> {
+        let events = self.command(
+            Some(caller),
+            Command::Pull {
+                agent: caller.user.id,
+            },
+            None,
+        )?;
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::Assigned {
+                    conversation,
+                    how: omnigate_domain::routing::Assignment::Pulled,
+                    ..
+                } => Some(conversation.0),
+                _ => None,
+            })
+            .ok_or_else(|| EngineError::Rule(RuleError::QueueEmpty))
+    }
+
+    /// Offers a held conversation to an online colleague (rule 4).
+    pub fn request_transfer(
+        &self,
+        caller: &Caller,
+        conversation: u64,
+        to: UserId,
+        note: Option<String>,
+    ) -> Result<(), EngineError> {
+        let note = match note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
+            Some(n) if n.chars().count() > 1000 => {
+                return Err(ValidationError::new("note", "at most 1000 characters").into());
+            }
+            other => other,
+        };
+        self.command(
+            Some(caller),
+            Command::RequestTransfer {
+                conversation: ConversationId(conversation),
+                from: caller.user.id,
+                to,
+                note: note.clone(),
+            },
+            Some((
+                AuditAction::TransferRequested,
+                format!("conversation:{conversation}"),
+                json!({ "to": to.0, "note": note }),
+            )),
+        )?;
+        Ok(())
+    }
+
+    /// The target accepts or declines a pending transfer.
+    pub fn answer_transfer(
+        &self,
+        caller: &Caller,
+        conversation: u64,
+        accept: bool,
+    ) -> Result<(), EngineError> {
+        self.command(
+            Some(caller),
+            Command::AnswerTransfer {
+                conversation: ConversationId(conversation),
+                agent: caller.user.id,
+                accept,
+            },
+            Some((
+                AuditAction::TransferAnswered,
+                format!("conversation:{conversation}"),
+                json!({ "accepted": accept }),
+            )),
+        )?;
+        Ok(())
+    }
+
+    /// The holder puts a conversation back into the queue.
+    pub fn transfer_to_queue(&self, caller: &Caller, conversation: u64) -> Result<(), EngineError> {
+        self.command(
+            Some(caller),
+            Command::TransferToQueue {
+                conversation: ConversationId(conversation),
+                by: caller.user.id,
+            },
+            Some((
+                AuditAction::TransferredToQueue,
+                format!("conversation:{conversation}"),
+                json!({}),
+            )),
+        )?;
+        Ok(())
+    }
+
+    /// The holder hands a conversation to a chatbot flow. Recorded now; the
+    /// flow runs once flow plugins exist.
+    pub fn transfer_to_flow(
+        &self,
+        caller: &Caller,
+        conversation: u64,
+        flow: String,
+    ) -> Result<(), EngineError> {
+        let flow = flow.trim().to_owned();
+        if flow.is_empty() || flow.chars().count() > 100 {
+            return Err(ValidationError::new("flow", "must have 1 to 100 characters").into());
+        }
+        self.command(
+            Some(caller),
+            Command::TransferToFlow {
+                conversation: ConversationId(conversation),
+                by: caller.user.id,
+                flow: flow.clone(),
+            },
+            Some((
+                AuditAction::TransferredToFlow,
+                format!("conversation:{conversation}"),
+                json!({ "flow": flow }),
+            )),
+        )?;
+        Ok(())
+    }
+
+    /// Ends a conversation with a reason from the list (rule 5). Supervisors
+    /// may end any live conversation.
+    pub fn end(
+        &self,
+        caller: &Caller,
+        conversation: u64,
+        reason: String,
+    ) -> Result<(), EngineError> {
+        self.command(
+            Some(caller),
+            Command::End {
+                conversation: ConversationId(conversation),
+                by: caller.user.id,
+                as_supervisor: caller.supervises(),
+                reason: reason.trim().to_owned(),
+            },
+            Some((
+                AuditAction::ConversationEnded,
+                format!("conversation:{conversation}"),
+                json!({ "reason": reason.trim() }),
+            )),
+        )?;
+        Ok(())
+    }
+
+    /// Reopens an ended conversation into the caller's inbox (rule 6).
+    /// Agents reopen conversations they handled; supervisors any.
+    pub fn reopen(&self, caller: &Caller, conversation: u64) -> Result<(), EngineError> {
+        let record = self.conversation_for(caller, conversation)?;
+        if !record.is_ended() {
+            return Err(RuleError::WrongState {
+                conversation: ConversationId(conversation),
+                found: "not ended",
+                needed: "ended",
+            }
+            .into());
+        }
+        if let Some(open) = self.store.open_conversation_of(record.contact_id)?
+            && open != conversation
+        {
+            return Err(EngineError::Forbidden(format!(
+                "the contact has a newer conversation ({open}) that has not ended; continue there"
+            )));
+        }
+        {
+            let now = self.now();
+            let mut desk = self.lock_desk();
+            if desk.status(ConversationId(conversation)).is_none() {
+                desk.restore(
+                    ConversationId(conversation),
+                    status::from_record(&record.status),
+                    now,
+                )?;
+            }
+        }
+        self.command(
+            Some(caller),
+            Command::Reopen {
+                conversation: ConversationId(conversation),
+                agent: caller.user.id,
+            },
+            Some((
+                AuditAction::ConversationReopened,
+                format!("conversation:{conversation}"),
+                json!({}),
+            )),
+        )?;
+        Ok(())
+    }
+
+    /// A supervisor gives a conversation to an online agent.
+    pub fn reassign(
+        &self,
+        caller: &Caller,
+        conversation: u64,
+        to: UserId,
+    ) -> Result<(), EngineError> {
+        self.command(
+            Some(caller),
+            Command::Reassign {
+                conversation: ConversationId(conversation),
+                to,
+            },
+            Some((
+                AuditAction::ConversationReassigned,
+                format!("conversation:{conversation}"),
+                json!({ "to": to.0 }),
+            )),
+        )?;
+        Ok(())
+    }
+
+    /// The queue, oldest first, with when each entered it.
+    #[must_use]
+    pub fn queue(&self) -> Vec<(u64, Timestamp)> {
+        self.lock_desk().queue().map(|(c, t)| (c.0, t)).collect()
+    }
+
+    /// An agent's presence, load and capacity.
+    #[must_use]
+    pub fn agent(&self, agent: UserId) -> omnigate_domain::routing::AgentView {
+        self.lock_desk().agent(agent)
+    }
+
+    /// Every agent the desk knows.
+    #[must_use]
+    pub fn agents(&self) -> Vec<(UserId, omnigate_domain::routing::AgentView)> {
+        self.lock_desk().agents().collect()
+    }
+
+    /// Conversations an agent holds or is offered, by the desk.
+    #[must_use]
+    pub fn inbox_of(&self, agent: UserId) -> Vec<u64> {
+        let desk = self.lock_desk();
+        let mut ids: Vec<u64> = desk.held_by(agent).map(|c| c.0).collect();
+        ids.extend(desk.conversations().filter_map(|(c, s)| match s {
+            Status::TransferPending { to, .. } if *to == agent => Some(c.0),
+            _ => None,
+        }));
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Wakes the delivery worker (a new outbound message is waiting).
+    pub(crate) fn delivery_wake(&self) -> &tokio::sync::Notify {
+        &self.delivery_wake
+    }
+}
+
+fn settings_record(settings: &DeskSettings) -> DeskSettingsRecord {
+    DeskSettingsRecord {
+        default_capacity: settings.default_capacity,
+        transfer_timeout_secs: settings.transfer_timeout.as_secs(),
+        end_reasons: settings.end_reasons.clone(),
+    }
+}

@@ -1,0 +1,943 @@
+//! Contacts, conversations and messages.
+//!
+//! Trees: `contacts` (id → record) with `contacts_by_external` (channel id ‖
+//! external id → contact id); `conversations` (id → record) with
+//! `open_by_contact` (contact id → the contact's conversation that has not
+//! ended); `messages` (conversation id ‖ message id → record, so a thread is
+//! one prefix scan) with `message_keys` (message id → conversation id) and
+//! `messages_by_provider` (channel id ‖ provider message id → message id),
+//! which makes a redelivered webhook recognisable (rule 8).
+//!
+//! Every change that touches more than one record is one sled transaction,
+//! so a crash leaves either all of it or none.
+
+use omnigate_domain::conversation::{Button, Content, MediaKind, Template};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use crate::record::{self, Record, id_key, key_id};
+use crate::{Store, StoreError};
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort<T>(err: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(err))
+}
+
+fn tx_decode<R: Record>(bytes: &[u8]) -> TxResult<R> {
+    record::decode(bytes).map_err(ConflictableTransactionError::Abort)
+}
+
+fn tx_encode<R: Record>(value: &R) -> TxResult<Vec<u8>> {
+    record::encode(value).map_err(ConflictableTransactionError::Abort)
+}
+
+/// A stored contact (encoding version 1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContactRecord {
+    /// Id.
+    pub id: u64,
+    /// The channel the contact writes on.
+    pub channel_id: u64,
+    /// The channel's id for them (wa_id, chat id, visitor id).
+    pub external_id: String,
+    /// Their name as the channel last reported it.
+    pub name: String,
+    /// Phone number, when known.
+    pub phone: Option<String>,
+    /// First seen.
+    pub created_at_ms: i64,
+}
+
+impl Record for ContactRecord {
+    const KIND: &'static str = "contact";
+    const VERSION: u8 = 1;
+
+    fn validate(&self) -> Result<(), String> {
+        if self.id == 0 || self.channel_id == 0 {
+            return Err("missing id or channel".into());
+        }
+        if self.external_id.is_empty() || self.external_id.len() > 800 {
+            return Err("bad external id".into());
+        }
+        if self.name.chars().count() > 200 {
+            return Err("name longer than 200 characters".into());
+        }
+        Ok(())
+    }
+}
+
+/// Where a conversation is, as stored (mirrors the desk's status).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum StatusRecord {
+    /// In a chatbot flow.
+    InFlow {
+        /// Flow name.
+        flow: String,
+    },
+    /// Waiting in the queue since then.
+    Queued {
+        /// Queue entry time.
+        since_ms: i64,
+    },
+    /// Held by an agent.
+    Assigned {
+        /// The agent's user id.
+        agent: u64,
+    },
+    /// Offered by `from` to `to`.
+    TransferPending {
+        /// Holder.
+        from: u64,
+        /// Target.
+        to: u64,
+        /// Note for the target.
+        note: Option<String>,
+        /// When requested.
+        requested_at_ms: i64,
+    },
+    /// Ended with a reason.
+    Ended {
+        /// End reason.
+        reason: String,
+        /// When.
+        at_ms: i64,
+    },
+}
+
+/// A stored conversation (encoding version 1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConversationRecord {
+    /// Id.
+    pub id: u64,
+    /// Channel.
+    pub channel_id: u64,
+    /// Contact.
+    pub contact_id: u64,
+    /// First message.
+    pub created_at_ms: i64,
+    /// Where it is.
+    pub status: StatusRecord,
+    /// The agent who holds it, or held it last (history filters by this).
+    pub agent_id: Option<u64>,
+    /// Who ended it, when ended.
+    pub ended_by: Option<u64>,
+    /// The contact's last message (the service window counts from it).
+    pub last_inbound_ms: Option<i64>,
+    /// Latest message of any direction.
+    pub last_message_ms: i64,
+    /// The start of the latest message, for inbox lists.
+    pub preview: String,
+    /// Messages in the thread.
+    pub message_count: u32,
+    /// Contact messages since an agent last read the thread.
+    pub unread: u32,
+    /// Labels.
+    pub tags: Vec<String>,
+}
+
+impl Record for ConversationRecord {
+    const KIND: &'static str = "conversation";
+    const VERSION: u8 = 1;
+
+    fn validate(&self) -> Result<(), String> {
+        if self.id == 0 || self.channel_id == 0 || self.contact_id == 0 {
+            return Err("missing id, channel or contact".into());
+        }
+        if self.tags.len() > 20 {
+            return Err("more than 20 tags".into());
+        }
+        if self.preview.len() > 1024 {
+            return Err("preview too long".into());
+        }
+        Ok(())
+    }
+}
+
+impl ConversationRecord {
+    /// Whether the conversation has ended.
+    #[must_use]
+    pub fn is_ended(&self) -> bool {
+        matches!(self.status, StatusRecord::Ended { .. })
+    }
+}
+
+/// Stored message content; mirrors [`Content`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum ContentRecord {
+    /// Text.
+    Text(String),
+    /// Media: kind name, attachment, mime, size, caption, filename.
+    Media {
+        /// Kind name.
+        kind: String,
+        /// Attachment hash or provider media id.
+        attachment: String,
+        /// MIME type.
+        mime: String,
+        /// Bytes.
+        size_bytes: u64,
+        /// Caption.
+        caption: Option<String>,
+        /// File name.
+        filename: Option<String>,
+    },
+    /// Template name, language, parameters.
+    Template {
+        /// Name.
+        name: String,
+        /// Language.
+        language: String,
+        /// Parameters.
+        parameters: Vec<String>,
+    },
+    /// Interactive body and (id, title) buttons.
+    Interactive {
+        /// Body.
+        body: String,
+        /// Buttons.
+        buttons: Vec<(String, String)>,
+    },
+    /// Reply to an interactive message.
+    InteractiveReply {
+        /// Button id.
+        id: String,
+        /// Button title.
+        title: String,
+    },
+    /// A location.
+    Location {
+        /// Latitude.
+        latitude: f64,
+        /// Longitude.
+        longitude: f64,
+        /// Place name.
+        name: Option<String>,
+        /// Address.
+        address: Option<String>,
+    },
+    /// A contact card.
+    ContactCard {
+        /// Name.
+        name: String,
+        /// Phones.
+        phones: Vec<String>,
+    },
+}
+
+impl From<&Content> for ContentRecord {
+    fn from(content: &Content) -> ContentRecord {
+        match content.clone() {
+            Content::Text { body } => ContentRecord::Text(body),
+            Content::Media {
+                kind,
+                attachment,
+                mime,
+                size_bytes,
+                caption,
+                filename,
+            } => ContentRecord::Media {
+                kind: kind.as_str().to_owned(),
+                attachment,
+                mime,
+                size_bytes,
+                caption,
+                filename,
+            },
+            Content::Template(t) => ContentRecord::Template {
+                name: t.name,
+                language: t.language,
+                parameters: t.parameters,
+            },
+            Content::Interactive { body, buttons } => ContentRecord::Interactive {
+                body,
+                buttons: buttons.into_iter().map(|b| (b.id, b.title)).collect(),
+            },
+            Content::InteractiveReply { id, title } => {
+                ContentRecord::InteractiveReply { id, title }
+            }
+            Content::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+            } => ContentRecord::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+            },
+            Content::ContactCard { name, phones } => ContentRecord::ContactCard { name, phones },
+        }
+    }
+}
+
+impl ContentRecord {
+    /// The domain content.
+    pub fn to_domain(&self) -> Result<Content, StoreError> {
+        Ok(match self.clone() {
+            ContentRecord::Text(body) => Content::Text { body },
+            ContentRecord::Media {
+                kind,
+                attachment,
+                mime,
+                size_bytes,
+                caption,
+                filename,
+            } => Content::Media {
+                kind: MediaKind::from_name(&kind).ok_or_else(|| StoreError::InvalidRecord {
+                    kind: "message",
+                    reason: format!("unknown media kind {kind}"),
+                })?,
+                attachment,
+                mime,
+                size_bytes,
+                caption,
+                filename,
+            },
+            ContentRecord::Template {
+                name,
+                language,
+                parameters,
+            } => Content::Template(Template {
+                name,
+                language,
+                parameters,
+            }),
+            ContentRecord::Interactive { body, buttons } => Content::Interactive {
+                body,
+                buttons: buttons
+                    .into_iter()
+                    .map(|(id, title)| Button { id, title })
+                    .collect(),
+            },
+            ContentRecord::InteractiveReply { id, title } => {
+                Content::InteractiveReply { id, title }
+            }
+            ContentRecord::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+            } => Content::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+            },
+            ContentRecord::ContactCard { name, phones } => Content::ContactCard { name, phones },
+        })
+    }
+}
+
+/// Direction codes on disk.
+pub mod direction {
+    /// From the contact.
+    pub const INBOUND: u8 = 0;
+    /// To the contact.
+    pub const OUTBOUND: u8 = 1;
+    /// Private note.
+    pub const NOTE: u8 = 2;
+}
+
+/// Author codes on disk.
+pub mod author {
+    /// The contact.
+    pub const CONTACT: u8 = 0;
+    /// An agent (`author_user` is set).
+    pub const AGENT: u8 = 1;
+    /// A chatbot flow.
+    pub const BOT: u8 = 2;
+    /// omnigate itself.
+    pub const SYSTEM: u8 = 3;
+}
+
+/// Delivery status codes on disk.
+pub mod delivery {
+    /// Not yet handed over.
+    pub const QUEUED: u8 = 0;
+    /// Provider accepted.
+    pub const SENT: u8 = 1;
+    /// On the device.
+    pub const DELIVERED: u8 = 2;
+    /// Opened.
+    pub const READ: u8 = 3;
+    /// Will not arrive (`failure` says why).
+    pub const FAILED: u8 = 4;
+    /// Nothing to deliver (inbound messages, notes).
+    pub const NONE: u8 = 5;
+}
+
+/// A stored message (encoding version 1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageRecord {
+    /// Id.
+    pub id: u64,
+    /// Conversation.
+    pub conversation_id: u64,
+    /// See [`direction`].
+    pub direction: u8,
+    /// See [`author`].
+    pub author: u8,
+    /// The agent, when `author` is [`author::AGENT`].
+    pub author_user: Option<u64>,
+    /// What it carries.
+    pub content: ContentRecord,
+    /// The provider's id for it.
+    pub provider_id: Option<String>,
+    /// See [`delivery`].
+    pub delivery: u8,
+    /// Why delivery failed.
+    pub failure: Option<String>,
+    /// When omnigate received or accepted it.
+    pub at_ms: i64,
+}
+
+impl Record for MessageRecord {
+    const KIND: &'static str = "message";
+    const VERSION: u8 = 1;
+
+    fn validate(&self) -> Result<(), String> {
+        if self.id == 0 || self.conversation_id == 0 {
+            return Err("missing id or conversation".into());
+        }
+        if self.direction > direction::NOTE
+            || self.author > author::SYSTEM
+            || self.delivery > delivery::NONE
+        {
+            return Err("unknown direction, author or delivery code".into());
+        }
+        if (self.author == author::AGENT) != self.author_user.is_some() {
+            return Err("agent messages, and only they, name their agent".into());
+        }
+        Ok(())
+    }
+}
+
+fn message_key(conversation: u64, message: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&id_key(conversation));
+    key[8..].copy_from_slice(&id_key(message));
+    key
+}
+
+fn scoped_key(scope: u64, text: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + text.len());
+    key.extend_from_slice(&id_key(scope));
+    key.extend_from_slice(text.as_bytes());
+    key
+}
+
+fn preview_of(content: &Content) -> String {
+    let text = match content {
+        Content::Media { kind, .. } if content.searchable_text().is_empty() => {
+            format!("[{}]", kind.as_str())
+        }
+        Content::Location { .. } if content.searchable_text().is_empty() => "[location]".into(),
+        _ => content.searchable_text(),
+    };
+    text.chars().take(120).collect()
+}
+
+/// An inbound message as a channel reported it.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The channel.
+    pub channel_id: u64,
+    /// The contact's id on the channel.
+    pub external_id: String,
+    /// Their name, if the channel says.
+    pub contact_name: Option<String>,
+    /// Their phone, if known.
+    pub contact_phone: Option<String>,
+    /// The provider's message id (required: it makes redelivery idempotent).
+    pub provider_id: String,
+    /// What they sent.
+    pub content: Content,
+    /// Receipt time.
+    pub at_ms: i64,
+    /// Status for a conversation this message starts (queue or flow).
+    pub initial_status: StatusRecord,
+}
+
+/// The outcome of [`Store::ingest`].
+#[derive(Debug, Clone)]
+pub enum Ingested {
+    /// The provider id was seen before: nothing was written.
+    Duplicate {
+        /// The message stored the first time.
+        message: MessageRecord,
+    },
+    /// Stored.
+    New {
+        /// The message.
+        message: MessageRecord,
+        /// Its conversation after the change.
+        conversation: Box<ConversationRecord>,
+        /// The contact.
+        contact: Box<ContactRecord>,
+        /// Whether this message started the conversation.
+        started: bool,
+    },
+}
+
+/// A message omnigate originates: agent reply, note, bot or system notice.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// See [`direction`] (outbound or note).
+    pub direction: u8,
+    /// See [`author`].
+    pub author: u8,
+    /// The agent.
+    pub author_user: Option<u64>,
+    /// Content.
+    pub content: Content,
+    /// When.
+    pub at_ms: i64,
+    /// Whether a delivery job goes into the outbox with it.
+    pub deliver: bool,
+}
+
+impl Store {
+    /// Stores an inbound message: finds or creates the contact, appends to
+    /// their open conversation or starts one, all in one transaction. A
+    /// provider id seen before on the channel writes nothing.
+    pub fn ingest(&self, inbound: &Inbound) -> Result<Ingested, StoreError> {
+        // Ids are drawn before the transaction (a retried transaction must
+        // not draw again); unused ones are simply skipped.
+        let message_id = self.next_id()?;
+        let fresh_contact = self.next_id()?;
+        let fresh_conversation = self.next_id()?;
+        let content = ContentRecord::from(&inbound.content);
+        let preview = preview_of(&inbound.content);
+        let t = &self.trees;
+        let outcome = (
+            &t.contacts,
+            &t.contacts_by_external,
+            &t.conversations,
+            &t.open_by_contact,
+            &t.messages,
+            &t.message_keys,
+            &t.messages_by_provider,
+        )
+            .transaction(
+                |(contacts, by_external, conversations, open, messages, keys, by_provider)| {
+                    let provider_key = scoped_key(inbound.channel_id, &inbound.provider_id);
+                    if let Some(existing) = by_provider.get(&provider_key)? {
+                        let id = key_id(&existing).map_err(ConflictableTransactionError::Abort)?;
+                        let message = read_message(keys, messages, id)?;
+                        return Ok(Ingested::Duplicate { message });
+                    }
+                    let external_key = scoped_key(inbound.channel_id, &inbound.external_id);
+                    let mut contact = match by_external.get(&external_key)? {
+                        Some(id) => {
+                            let Some(bytes) = contacts.get(&id)? else {
+                                return abort(StoreError::InvalidRecord {
+                                    kind: "contact",
+                                    reason: "index points at a missing contact".into(),
+                                });
+                            };
+                            tx_decode::<ContactRecord>(&bytes)?
+                        }
+                        None => {
+                            by_external.insert(external_key, &id_key(fresh_contact))?;
+                            ContactRecord {
+                                id: fresh_contact,
+                                channel_id: inbound.channel_id,
+                                external_id: inbound.external_id.clone(),
+                                name: String::new(),
+                                phone: None,
+                                created_at_ms: inbound.at_ms,
+                            }
+                        }
+                    };
+                    if let Some(name) = &inbound.contact_name {
+                        contact.name.clone_from(name);
+                    }
+                    if contact.name.is_empty() {
+                        contact.name.clone_from(&contact.external_id);
+                    }
+                    if inbound.contact_phone.is_some() {
+                        contact.phone.clone_from(&inbound.contact_phone);
+                    }
+                    contacts.insert(&id_key(contact.id), tx_encode(&contact)?)?;
+
+                    let open_id = open.get(id_key(contact.id))?;
+                    let (mut conversation, started) = match open_id {
+                        Some(id) => match conversations.get(&id)? {
+                            Some(bytes) => (tx_decode::<ConversationRecord>(&bytes)?, false),
+                            None => {
+                                return abort(StoreError::InvalidRecord {
+                                    kind: "conversation",
+                                    reason: "open index points at a missing conversation".into(),
+                                });
+                            }
+                        },
+                        None => {
+                            open.insert(&id_key(contact.id), &id_key(fresh_conversation))?;
+                            (
+                                ConversationRecord {
+                                    id: fresh_conversation,
+                                    channel_id: inbound.channel_id,
+                                    contact_id: contact.id,
+                                    created_at_ms: inbound.at_ms,
+                                    status: inbound.initial_status.clone(),
+                                    agent_id: None,
+                                    ended_by: None,
+                                    last_inbound_ms: None,
+                                    last_message_ms: inbound.at_ms,
+                                    preview: String::new(),
+                                    message_count: 0,
+                                    unread: 0,
+                                    tags: Vec::new(),
+                                },
+                                true,
+                            )
+                        }
+                    };
+                    conversation.last_inbound_ms = Some(inbound.at_ms);
+                    conversation.last_message_ms = inbound.at_ms;
+                    conversation.preview.clone_from(&preview);
+                    conversation.message_count = conversation.message_count.saturating_add(1);
+                    conversation.unread = conversation.unread.saturating_add(1);
+                    conversations.insert(&id_key(conversation.id), tx_encode(&conversation)?)?;
+
+                    let message = MessageRecord {
+                        id: message_id,
+                        conversation_id: conversation.id,
+                        direction: direction::INBOUND,
+                        author: author::CONTACT,
+                        author_user: None,
+                        content: content.clone(),
+                        provider_id: Some(inbound.provider_id.clone()),
+                        delivery: delivery::NONE,
+                        failure: None,
+                        at_ms: inbound.at_ms,
+                    };
+                    messages.insert(
+                        &message_key(conversation.id, message_id),
+                        tx_encode(&message)?,
+                    )?;
+                    keys.insert(&id_key(message_id), &id_key(conversation.id))?;
+                    by_provider.insert(provider_key, &id_key(message_id))?;
+                    Ok(Ingested::New {
+                        message,
+                        conversation: Box::new(conversation),
+                        contact: Box::new(contact),
+                        started,
+                    })
+                },
+            )?;
+        Ok(outcome)
+    }
+
+    /// Appends a message omnigate originates to a conversation (and, with
+    /// `deliver`, a delivery job to the outbox) in one transaction.
+    pub fn append_message(
+        &self,
+        conversation_id: u64,
+        outgoing: &Outgoing,
+    ) -> Result<(MessageRecord, ConversationRecord), StoreError> {
+        let message_id = self.next_id()?;
+        let content = ContentRecord::from(&outgoing.content);
+        let preview = preview_of(&outgoing.content);
+        let t = &self.trees;
+        let result = (&t.conversations, &t.messages, &t.message_keys, &t.outbox).transaction(
+            |(conversations, messages, keys, outbox)| {
+                let Some(bytes) = conversations.get(id_key(conversation_id))? else {
+                    return abort(StoreError::NotFound(format!(
+                        "conversation {conversation_id}"
+                    )));
+                };
+                let mut conversation: ConversationRecord = tx_decode(&bytes)?;
+                if outgoing.direction != direction::NOTE {
+                    conversation.last_message_ms = outgoing.at_ms;
+                    conversation.preview.clone_from(&preview);
+                    if outgoing.author == author::AGENT {
+                        conversation.unread = 0;
+                    }
+                }
+                conversation.message_count = conversation.message_count.saturating_add(1);
+                conversations.insert(&id_key(conversation_id), tx_encode(&conversation)?)?;
+                let message = MessageRecord {
+                    id: message_id,
+                    conversation_id,
+                    direction: outgoing.direction,
+                    author: outgoing.author,
+                    author_user: outgoing.author_user,
+                    content: content.clone(),
+                    provider_id: None,
+                    delivery: if outgoing.deliver {
+                        delivery::QUEUED
+                    } else {
+                        delivery::NONE
+                    },
+                    failure: None,
+                    at_ms: outgoing.at_ms,
+                };
+                messages.insert(
+                    &message_key(conversation_id, message_id),
+                    tx_encode(&message)?,
+                )?;
+                keys.insert(&id_key(message_id), &id_key(conversation_id))?;
+                if outgoing.deliver {
+                    let job = crate::outbox::OutboxRecord::first(message_id, outgoing.at_ms);
+                    outbox.insert(&id_key(message_id), tx_encode(&job)?)?;
+                }
+                Ok((message, conversation))
+            },
+        )?;
+        Ok(result)
+    }
+
+    /// Records a conversation's new status (from the desk); an end also
+    /// frees the contact's open slot, a reopen takes it back.
+    pub fn set_conversation_status(
+        &self,
+        conversation_id: u64,
+        status: StatusRecord,
+        ended_by: Option<u64>,
+    ) -> Result<ConversationRecord, StoreError> {
+        let t = &self.trees;
+        let result =
+            (&t.conversations, &t.open_by_contact).transaction(|(conversations, open)| {
+                let Some(bytes) = conversations.get(id_key(conversation_id))? else {
+                    return abort(StoreError::NotFound(format!(
+                        "conversation {conversation_id}"
+                    )));
+                };
+                let mut conversation: ConversationRecord = tx_decode(&bytes)?;
+                let contact = id_key(conversation.contact_id);
+                match &status {
+                    StatusRecord::Ended { .. } => {
+                        conversation.ended_by = ended_by;
+                        if open.get(contact)?.as_deref() == Some(&id_key(conversation_id)[..]) {
+                            open.remove(&contact)?;
+                        }
+                    }
+                    _ => {
+                        conversation.ended_by = None;
+                        if conversation.is_ended() {
+                            // Reopened: later contact messages come here again,
+                            // unless the contact has started a newer one.
+                            if open.get(contact)?.is_none() {
+                                open.insert(&contact, &id_key(conversation_id))?;
+                            }
+                        }
+                    }
+                }
+                match &status {
+                    StatusRecord::Assigned { agent }
+                    | StatusRecord::TransferPending { from: agent, .. } => {
+                        conversation.agent_id = Some(*agent);
+                    }
+                    _ => {}
+                }
+                conversation.status = status.clone();
+                conversations.insert(&id_key(conversation_id), tx_encode(&conversation)?)?;
+                Ok(conversation)
+            })?;
+        Ok(result)
+    }
+
+    /// Changes a conversation with `change` (tags, unread count) atomically.
+    pub fn update_conversation(
+        &self,
+        conversation_id: u64,
+        change: impl Fn(&mut ConversationRecord),
+    ) -> Result<ConversationRecord, StoreError> {
+        let result = self.trees.conversations.transaction(|conversations| {
+            let Some(bytes) = conversations.get(id_key(conversation_id))? else {
+                return abort(StoreError::NotFound(format!(
+                    "conversation {conversation_id}"
+                )));
+            };
+            let mut conversation: ConversationRecord = tx_decode(&bytes)?;
+            change(&mut conversation);
+            conversations.insert(&id_key(conversation_id), tx_encode(&conversation)?)?;
+            Ok(conversation)
+        })?;
+        Ok(result)
+    }
+
+    /// Conversation `id`.
+    pub fn conversation(&self, id: u64) -> Result<Option<ConversationRecord>, StoreError> {
+        self.trees
+            .conversations
+            .get(id_key(id))?
+            .map(|v| record::decode(&v))
+            .transpose()
+    }
+
+    /// Conversations newest first, starting below `before` (a cursor), that
+    /// `keep` accepts, at most `limit`. Also returns whether more may follow.
+    pub fn conversations_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        mut keep: impl FnMut(&ConversationRecord) -> bool,
+    ) -> Result<(Vec<ConversationRecord>, bool), StoreError> {
+        let upper = id_key(before.unwrap_or(u64::MAX));
+        let mut page = Vec::new();
+        for entry in self.trees.conversations.range(..upper).rev() {
+            let (_, bytes) = entry?;
+            let conversation: ConversationRecord = record::decode(&bytes)?;
+            if keep(&conversation) {
+                if page.len() == limit {
+                    return Ok((page, true));
+                }
+                page.push(conversation);
+            }
+        }
+        Ok((page, false))
+    }
+
+    /// Every conversation that has not ended, for rebuilding the desk.
+    pub fn live_conversations(&self) -> Result<Vec<ConversationRecord>, StoreError> {
+        let mut live = Vec::new();
+        for entry in self.trees.open_by_contact.iter().values() {
+            let id = key_id(&entry?)?;
+            if let Some(conversation) = self.conversation(id)?
+                && !conversation.is_ended()
+            {
+                live.push(conversation);
+            }
+        }
+        Ok(live)
+    }
+
+    /// The contact's conversation that has not ended, if any.
+    pub fn open_conversation_of(&self, contact_id: u64) -> Result<Option<u64>, StoreError> {
+        self.trees
+            .open_by_contact
+            .get(id_key(contact_id))?
+            .map(|v| key_id(&v))
+            .transpose()
+    }
+
+    /// Contact `id`.
+    pub fn contact(&self, id: u64) -> Result<Option<ContactRecord>, StoreError> {
+        self.trees
+            .contacts
+            .get(id_key(id))?
+            .map(|v| record::decode(&v))
+            .transpose()
+    }
+
+    /// Messages of a conversation in order, after message `after`, at most
+    /// `limit`.
+    pub fn messages(
+        &self,
+        conversation_id: u64,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let start = message_key(conversation_id, after.map_or(0, |a| a.saturating_add(1)));
+        let end = message_key(conversation_id, u64::MAX);
+        self.trees
+            .messages
+            .range(start..=end)
+            .values()
+            .take(limit)
+            .map(|v| record::decode(&v?))
+            .collect()
+    }
+
+    /// Message `id`.
+    pub fn message(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        let Some(conversation) = self.trees.message_keys.get(id_key(id))? else {
+            return Ok(None);
+        };
+        let key = message_key(key_id(&conversation)?, id);
+        self.trees
+            .messages
+            .get(key)?
+            .map(|v| record::decode(&v))
+            .transpose()
+    }
+
+    /// The message a provider knows as `provider_id` on a channel.
+    pub fn message_by_provider_id(
+        &self,
+        channel_id: u64,
+        provider_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        match self
+            .trees
+            .messages_by_provider
+            .get(scoped_key(channel_id, provider_id))?
+        {
+            Some(id) => self.message(key_id(&id)?),
+            None => Ok(None),
+        }
+    }
+
+    /// Changes message `id` with `change`, which returns false to leave it
+    /// as it is; returns the message after the change, or `None` if
+    /// nothing changed.
+    pub fn update_message(
+        &self,
+        id: u64,
+        change: impl Fn(&mut MessageRecord) -> bool,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let t = &self.trees;
+        let result = (&t.message_keys, &t.messages).transaction(|(keys, messages)| {
+            let Some(conversation) = keys.get(id_key(id))? else {
+                return abort(StoreError::NotFound(format!("message {id}")));
+            };
+            let conversation =
+                key_id(&conversation).map_err(ConflictableTransactionError::Abort)?;
+            let key = message_key(conversation, id);
+            let Some(bytes) = messages.get(key)? else {
+                return abort(StoreError::NotFound(format!("message {id}")));
+            };
+            let mut message: MessageRecord = tx_decode(&bytes)?;
+            if !change(&mut message) {
+                return Ok(None);
+            }
+            messages.insert(&key, tx_encode(&message)?)?;
+            Ok(Some(message))
+        })?;
+        Ok(result)
+    }
+
+    /// Records the provider's id of an outbound message, so its status
+    /// reports can be matched.
+    pub fn set_provider_id(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        provider_id: &str,
+    ) -> Result<(), StoreError> {
+        self.update_message(message_id, |m| {
+            m.provider_id = Some(provider_id.to_owned());
+            true
+        })?;
+        self.trees
+            .messages_by_provider
+            .insert(scoped_key(channel_id, provider_id), &id_key(message_id))?;
+        Ok(())
+    }
+}
+
+fn read_message(
+    keys: &TransactionalTree,
+    messages: &TransactionalTree,
+    id: u64,
+) -> TxResult<MessageRecord> {
+    let Some(conversation) = keys.get(id_key(id))? else {
+        return abort(StoreError::InvalidRecord {
+            kind: "message",
+            reason: format!("provider index points at missing message {id}"),
+        });
+    };
+    let conversation = key_id(&conversation).map_err(ConflictableTransactionError::Abort)?;
+    let Some(bytes) = messages.get(message_key(conversation, id))? else {
+        return abort(StoreError::InvalidRecord {
+            kind: "message",
+            reason: format!("message {id} is indexed but missing"),
+        });
+    };
+    tx_decode(&bytes)
+}
