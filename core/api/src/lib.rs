@@ -54,7 +54,7 @@ fn routes(state: &AppState) -> Router {
         AuditRead, ChannelsManage, ConversationsSupervise, ConversationsWork, DeskConfigure,
         MetricsRead, OwnAccount, TokensManage, UsersManage, UsersRead,
     };
-    use routes::{canned, channels, conversations, desk};
+    use routes::{canned, channels, conversations, desk, events};
     let permit = |permission| auth::permit(state, permission);
 
     Router::new()
@@ -105,6 +105,10 @@ fn routes(state: &AppState) -> Router {
         .route(
             "/api/v1/me/presence",
             put(desk::set_own_presence.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/events",
+            get(events::events.layer(permit(ConversationsWork))),
         )
         .route(
             "/api/v1/inbox",

@@ -158,7 +158,7 @@ async fn attempt(
             if let Some(id) = provider_id {
                 store.set_provider_id(channel.id, message.id, &id)?;
             }
-            store.update_message(message.id, |m| {
+            let updated = store.update_message(message.id, |m| {
                 if m.delivery == delivery::QUEUED {
                     m.delivery = delivery::SENT;
                     true
@@ -167,6 +167,9 @@ async fn attempt(
                 }
             })?;
             store.finish_delivery(message.id)?;
+            if let Some(updated) = updated {
+                engine.delivery_changed(&updated)?;
+            }
             return Ok(());
         }
         Ok(response) => format!("the webhook answered {}", response.status()),
@@ -196,7 +199,7 @@ async fn attempt(
 
 fn fail(engine: &Engine, message_id: u64, reason: &str) -> Result<(), EngineError> {
     let store = engine.store();
-    store.update_message(message_id, |m| {
+    let updated = store.update_message(message_id, |m| {
         if m.delivery == delivery::QUEUED {
             m.delivery = delivery::FAILED;
             m.failure = Some(reason.to_owned());
@@ -206,6 +209,9 @@ fn fail(engine: &Engine, message_id: u64, reason: &str) -> Result<(), EngineErro
         }
     })?;
     store.finish_delivery(message_id)?;
+    if let Some(updated) = updated {
+        engine.delivery_changed(&updated)?;
+    }
     Ok(())
 }
 

@@ -13,11 +13,13 @@
 //! follows live work, not history.
 
 pub mod delivery;
+pub mod live;
 mod status;
 pub mod wire;
 
 pub use status::status_name;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -37,6 +39,8 @@ use omnigate_store::{
     ConversationRecord, Inbound, Ingested, MessageRecord, Outgoing, StatusRecord, Store, StoreError,
 };
 use serde_json::json;
+
+use live::Audience;
 
 /// Why the engine refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +79,9 @@ pub struct EngineConfig {
     pub max_media_bytes: u64,
     /// Outbound webhook delivery.
     pub delivery: delivery::DeliveryConfig,
+    /// An agent whose last live connection dropped this long ago goes
+    /// offline (PRODUCT.md: agents who walk away must not get work).
+    pub presence_grace: Duration,
 }
 
 impl Default for EngineConfig {
@@ -84,6 +91,7 @@ impl Default for EngineConfig {
             transfer_timeout: Duration::from_secs(120),
             max_media_bytes: 16 * 1024 * 1024,
             delivery: delivery::DeliveryConfig::default(),
+            presence_grace: Duration::from_secs(60),
         }
     }
 }
@@ -141,6 +149,43 @@ pub struct Engine {
     desk: Mutex<Desk>,
     config: EngineConfig,
     delivery_wake: tokio::sync::Notify,
+    live: live::LiveBus,
+    /// Events waiting for durability before they are published; filled in
+    /// desk order.
+    pending: Mutex<live::Pending>,
+    publish_wake: tokio::sync::Notify,
+    connections: Mutex<HashMap<UserId, Connections>>,
+}
+
+/// An agent's live connections, for the presence grace rule.
+#[derive(Debug, Clone, Copy)]
+struct Connections {
+    open: u32,
+    /// When the last one closed (or the server started without any).
+    lost_at: Option<Timestamp>,
+}
+
+/// A live connection of an agent; dropping it starts the grace period.
+pub struct LiveConnection {
+    engine: Arc<Engine>,
+    user: UserId,
+}
+
+impl Drop for LiveConnection {
+    fn drop(&mut self) {
+        let now = self.engine.now();
+        let mut connections = self
+            .engine
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = connections.get_mut(&self.user) {
+            c.open = c.open.saturating_sub(1);
+            if c.open == 0 {
+                c.lost_at = Some(now);
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -170,9 +215,21 @@ impl Engine {
         };
         let now = clock.now();
         let mut desk = Desk::new(settings);
+        let mut connections = HashMap::new();
         for (user, agent) in store.agent_states()? {
             let user = UserId(user);
             let presence = status::presence_from_code(agent.presence);
+            // Nobody is connected to a server that just started: agents who
+            // do not come back within the grace period go offline.
+            if presence != Presence::Offline {
+                connections.insert(
+                    user,
+                    Connections {
+                        open: 0,
+                        lost_at: Some(now),
+                    },
+                );
+            }
             desk.apply(
                 Command::SetCapacity {
                     agent: user,
@@ -203,6 +260,10 @@ impl Engine {
             desk: Mutex::new(desk),
             config,
             delivery_wake: tokio::sync::Notify::new(),
+            live: live::LiveBus::new(),
+            pending: Mutex::new(live::Pending::default()),
+            publish_wake: tokio::sync::Notify::new(),
+            connections: Mutex::new(connections),
         });
         {
             let mut desk = engine.lock_desk();
@@ -312,7 +373,7 @@ impl Engine {
                 started,
                 ..
             } => {
-                if started {
+                let conversation = if started {
                     let events = desk.apply(
                         Command::Arrive {
                             conversation: ConversationId(conversation.id),
@@ -321,7 +382,13 @@ impl Engine {
                         now,
                     )?;
                     self.persist(&mut desk, &events, None)?;
-                }
+                    self.store
+                        .conversation(conversation.id)?
+                        .map_or(conversation, Box::new)
+                } else {
+                    conversation
+                };
+                self.announce_message(&conversation, &message);
                 Ok(Received {
                     message,
                     duplicate: false,
@@ -402,7 +469,7 @@ impl Engine {
                 .check(&content, now)?;
         }
         let deliver = !note && channel.webhook_url.is_some();
-        let (message, _) = self.store.append_message(
+        let (message, after) = self.store.append_message(
             conversation_id,
             &Outgoing {
                 direction: if note {
@@ -420,7 +487,16 @@ impl Engine {
         if deliver {
             self.delivery_wake.notify_one();
         }
+        self.announce_message(&after, &message);
         Ok(message)
+    }
+
+    /// Tells the consoles that a message's delivery status changed.
+    pub fn delivery_changed(&self, message: &MessageRecord) -> Result<(), EngineError> {
+        if let Some(conversation) = self.store.conversation(message.conversation_id)? {
+            self.announce_message(&conversation, message);
+        }
+        Ok(())
     }
 
     /// Marks a conversation read by its agent (unread count to zero).
@@ -485,7 +561,8 @@ impl Engine {
 
     /// Writes every conversation and agent the events moved to the store;
     /// forgets ended conversations; leaves a notice in the thread when a
-    /// transfer comes back (rule 4).
+    /// transfer comes back (rule 4); queues the live events that tell the
+    /// consoles.
     fn persist(
         &self,
         desk: &mut Desk,
@@ -493,18 +570,42 @@ impl Engine {
         by: Option<UserId>,
     ) -> Result<(), EngineError> {
         let now = self.now();
+        let mut queue_moved = false;
         for event in events {
             match event {
-                Event::Queued { conversation }
-                | Event::EnteredFlow { conversation, .. }
-                | Event::Assigned { conversation, .. }
-                | Event::TransferRequested { conversation, .. } => {
-                    self.write_status(desk, *conversation, None)?;
+                Event::Queued { conversation } => {
+                    queue_moved = true;
+                    let (_, new) = self.write_status(desk, *conversation, None)?;
+                    self.announce("conversation.queued", &new, Vec::new());
+                }
+                Event::EnteredFlow { conversation, .. } => {
+                    let (_, new) = self.write_status(desk, *conversation, None)?;
+                    self.announce("conversation.in_flow", &new, Vec::new());
+                }
+                Event::Assigned {
+                    conversation, how, ..
+                } => {
+                    queue_moved = true;
+                    let (old, new) = self.write_status(desk, *conversation, None)?;
+                    let mut data = conversation_json(&new);
+                    data["how"] = json!(assignment_name(*how));
+                    let previous: Vec<UserId> = old
+                        .and_then(|o| o.agent_id)
+                        .map(UserId)
+                        .into_iter()
+                        .collect();
+                    self.push_live(audience_of(&new, previous), "conversation.assigned", data);
+                }
+                Event::TransferRequested { conversation, .. } => {
+                    let (_, new) = self.write_status(desk, *conversation, None)?;
+                    self.announce("transfer.requested", &new, Vec::new());
                 }
                 Event::TransferReturned {
-                    conversation, why, ..
+                    conversation,
+                    why,
+                    to,
                 } => {
-                    self.write_status(desk, *conversation, None)?;
+                    let (old, new) = self.write_status(desk, *conversation, None)?;
                     let text = match why {
                         TransferReturn::Declined => "The transfer was declined.",
                         TransferReturn::TimedOut => "The transfer was not answered in time.",
@@ -512,7 +613,7 @@ impl Engine {
                             "The transfer came back: its target is no longer online."
                         }
                     };
-                    self.store.append_message(
+                    let (notice, _) = self.store.append_message(
                         conversation.0,
                         &Outgoing {
                             direction: direction::NOTE,
@@ -523,35 +624,186 @@ impl Engine {
                             deliver: false,
                         },
                     )?;
+                    let target = old.and_then(|o| match o.status {
+                        StatusRecord::TransferPending { to, .. } => Some(UserId(to)),
+                        _ => None,
+                    });
+                    let mut data = conversation_json(&new);
+                    data["why"] = json!(match why {
+                        TransferReturn::Declined => "declined",
+                        TransferReturn::TimedOut => "timed_out",
+                        TransferReturn::TargetUnavailable => "target_unavailable",
+                    });
+                    self.push_live(
+                        Audience::Users([Some(*to), target].into_iter().flatten().collect()),
+                        "transfer.returned",
+                        data,
+                    );
+                    self.announce_message(&new, &notice);
                 }
                 Event::Ended {
                     conversation,
                     by: ender,
                     ..
                 } => {
-                    self.write_status(desk, *conversation, Some(by.unwrap_or(*ender)))?;
+                    let (old, new) =
+                        self.write_status(desk, *conversation, Some(by.unwrap_or(*ender)))?;
                     desk.forget_ended(*conversation);
+                    let holders = old.as_ref().map(holders_of).unwrap_or_default();
+                    self.push_live(
+                        Audience::Users(holders),
+                        "conversation.ended",
+                        conversation_json(&new),
+                    );
                 }
-                Event::PresenceChanged { agent, .. } => self.write_agent(desk, *agent)?,
+                Event::PresenceChanged { agent, presence } => {
+                    self.write_agent(desk, *agent)?;
+                    let view = desk.agent(*agent);
+                    self.push_live(
+                        Audience::Users(vec![*agent]),
+                        "presence",
+                        json!({
+                            "user_id": agent.0,
+                            "presence": presence.as_str(),
+                            "load": view.load,
+                            "capacity": view.capacity,
+                        }),
+                    );
+                }
             }
+        }
+        if queue_moved {
+            let oldest = desk.queue().next().map(|(_, since)| since.to_rfc3339());
+            self.push_live(
+                Audience::Everyone,
+                "queue",
+                json!({ "length": desk.queue().count(), "oldest_since": oldest }),
+            );
         }
         Ok(())
     }
 
+    /// Writes a conversation's desk status; returns the record before and after.
     fn write_status(
         &self,
         desk: &Desk,
         conversation: ConversationId,
         ended_by: Option<UserId>,
-    ) -> Result<(), EngineError> {
-        if let Some(status) = desk.status(conversation) {
-            self.store.set_conversation_status(
-                conversation.0,
-                status::to_record(status),
-                ended_by.map(|u| u.0),
-            )?;
+    ) -> Result<(Option<ConversationRecord>, ConversationRecord), EngineError> {
+        let old = self.store.conversation(conversation.0)?;
+        let status = desk
+            .status(conversation)
+            .ok_or(RuleError::UnknownConversation(conversation))?;
+        let new = self.store.set_conversation_status(
+            conversation.0,
+            status::to_record(status),
+            ended_by.map(|u| u.0),
+        )?;
+        Ok((old, new))
+    }
+
+    /// Queues a live event about a conversation for whoever holds it (or
+    /// everyone, while it is queued) plus `also`.
+    fn announce(&self, kind: &'static str, conversation: &ConversationRecord, also: Vec<UserId>) {
+        self.push_live(
+            audience_of(conversation, also),
+            kind,
+            conversation_json(conversation),
+        );
+    }
+
+    /// Queues the live event of a new or changed message.
+    pub(crate) fn announce_message(
+        &self,
+        conversation: &ConversationRecord,
+        message: &MessageRecord,
+    ) {
+        self.push_live(
+            audience_of(conversation, Vec::new()),
+            "message",
+            json!({
+                "conversation": conversation_json(conversation),
+                "message": wire::message_to_json(message),
+            }),
+        );
+    }
+
+    fn push_live(&self, audience: Audience, kind: &'static str, data: serde_json::Value) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(audience, kind, data);
+        self.publish_wake.notify_one();
+    }
+
+    /// The live event log.
+    #[must_use]
+    pub fn live(&self) -> &live::LiveBus {
+        &self.live
+    }
+
+    /// Publishes queued live events once what they describe is durable.
+    /// Runs until the task is aborted.
+    pub async fn run_publisher(self: Arc<Self>) {
+        loop {
+            self.publish_wake.notified().await;
+            let batch = self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if batch.is_empty() {
+                continue;
+            }
+            // Everything in the batch was written before this call, so this
+            // flush covers it.
+            if let Err(error) = self.store.durable().await {
+                tracing::error!(%error, "live events withheld: their changes are not durable");
+                continue;
+            }
+            self.live.publish(batch);
         }
-        Ok(())
+    }
+
+    /// Registers a live connection of `user`; its drop starts the grace
+    /// period after which the agent goes offline.
+    #[must_use]
+    pub fn connect(self: &Arc<Self>, user: UserId) -> LiveConnection {
+        let mut connections = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = connections.entry(user).or_insert(Connections {
+            open: 0,
+            lost_at: None,
+        });
+        entry.open += 1;
+        entry.lost_at = None;
+        LiveConnection {
+            engine: Arc::clone(self),
+            user,
+        }
+    }
+
+    /// Agents whose live connection has been gone longer than the grace
+    /// period, and who are not offline yet.
+    fn walked_away(&self, desk: &Desk, now: Timestamp) -> Vec<UserId> {
+        let grace = self.config.presence_grace;
+        let mut connections = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let gone: Vec<UserId> = connections
+            .iter()
+            .filter(|(_, c)| c.open == 0 && c.lost_at.is_some_and(|at| now >= at.plus(grace)))
+            .map(|(user, _)| *user)
+            .collect();
+        for user in &gone {
+            connections.remove(user);
+        }
+        gone.into_iter()
+            .filter(|user| desk.agent(*user).presence != Presence::Offline)
+            .collect()
     }
 
     fn write_agent(&self, desk: &Desk, agent: UserId) -> Result<(), EngineError> {
@@ -574,7 +826,22 @@ impl Engine {
         let now = self.now();
         let mut desk = self.lock_desk();
         let events = desk.apply(Command::Tick, now)?;
-        self.persist(&mut desk, &events, None)
+        self.persist(&mut desk, &events, None)?;
+        for agent in self.walked_away(&desk, now) {
+            tracing::info!(
+                user_id = agent.0,
+                "agent's live connection is gone: now offline"
+            );
+            let events = desk.apply(
+                Command::SetPresence {
+                    agent,
+                    presence: Presence::Offline,
+                },
+                now,
+            )?;
+            self.persist(&mut desk, &events, None)?;
+        }
+        Ok(())
     }
 
     /// Sets an agent's presence: their own, or (supervisors) anyone's,
@@ -959,6 +1226,53 @@ impl Engine {
     /// Wakes the delivery worker (a new outbound message is waiting).
     pub(crate) fn delivery_wake(&self) -> &tokio::sync::Notify {
         &self.delivery_wake
+    }
+}
+
+/// The agents who hold a conversation (a pending transfer's target too).
+fn holders_of(conversation: &ConversationRecord) -> Vec<UserId> {
+    match &conversation.status {
+        StatusRecord::Assigned { agent } => vec![UserId(*agent)],
+        StatusRecord::TransferPending { from, to, .. } => vec![UserId(*from), UserId(*to)],
+        _ => Vec::new(),
+    }
+}
+
+/// Who sees events about a conversation: its holders (everyone while it is
+/// queued, so agents see what they could pull), supervisors, and `also`.
+fn audience_of(conversation: &ConversationRecord, also: Vec<UserId>) -> Audience {
+    if matches!(conversation.status, StatusRecord::Queued { .. }) {
+        return Audience::Everyone;
+    }
+    let mut users = holders_of(conversation);
+    users.extend(also);
+    users.dedup();
+    Audience::Users(users)
+}
+
+/// The short form of a conversation in live events; the console fetches
+/// the rest when it needs it.
+fn conversation_json(conversation: &ConversationRecord) -> serde_json::Value {
+    json!({
+        "id": conversation.id,
+        "channel_id": conversation.channel_id,
+        "status": status_name(&conversation.status),
+        "agent_id": conversation.agent_id,
+        "preview": conversation.preview,
+        "unread": conversation.unread,
+        "last_message_at": Timestamp(conversation.last_message_ms).to_rfc3339(),
+        "last_inbound_at": conversation.last_inbound_ms.map(|t| Timestamp(t).to_rfc3339()),
+    })
+}
+
+fn assignment_name(how: omnigate_domain::routing::Assignment) -> &'static str {
+    use omnigate_domain::routing::Assignment;
+    match how {
+        Assignment::Automatic => "automatic",
+        Assignment::Pulled => "pulled",
+        Assignment::TransferAccepted => "transfer_accepted",
+        Assignment::Reopened => "reopened",
+        Assignment::Reassigned => "reassigned",
     }
 }
 

@@ -8,9 +8,63 @@
 //! `{"type":"location","latitude","longitude","name","address"}`,
 //! `{"type":"contact_card","name","phones"}`.
 
-use omnigate_domain::ValidationError;
 use omnigate_domain::conversation::{Button, Content, MediaKind, Template};
+use omnigate_domain::{Timestamp, ValidationError};
+use omnigate_store::MessageRecord;
+use omnigate_store::conversations::{author, delivery, direction};
 use serde_json::{Map, Value, json};
+
+/// The API's name of a message direction code.
+#[must_use]
+pub fn direction_name(code: u8) -> &'static str {
+    match code {
+        direction::INBOUND => "inbound",
+        direction::OUTBOUND => "outbound",
+        _ => "note",
+    }
+}
+
+/// The API's name of an author code.
+#[must_use]
+pub fn author_name(code: u8) -> &'static str {
+    match code {
+        author::CONTACT => "contact",
+        author::AGENT => "agent",
+        author::BOT => "bot",
+        _ => "system",
+    }
+}
+
+/// The API's name of a delivery code; `None` for messages nothing delivers
+/// (inbound ones and notes).
+#[must_use]
+pub fn delivery_name(code: u8) -> Option<&'static str> {
+    match code {
+        delivery::QUEUED => Some("queued"),
+        delivery::SENT => Some("sent"),
+        delivery::DELIVERED => Some("delivered"),
+        delivery::READ => Some("read"),
+        delivery::FAILED => Some("failed"),
+        _ => None,
+    }
+}
+
+/// A stored message as the API and live events show it.
+#[must_use]
+pub fn message_to_json(m: &MessageRecord) -> Value {
+    json!({
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "direction": direction_name(m.direction),
+        "author": author_name(m.author),
+        "author_user_id": m.author_user,
+        "content": m.content.to_domain().map_or(Value::Null, |c| content_to_json(&c)),
+        "provider_message_id": m.provider_id,
+        "delivery": delivery_name(m.delivery),
+        "failure_reason": m.failure,
+        "at": Timestamp(m.at_ms).to_rfc3339(),
+    })
+}
 
 /// Content as JSON.
 #[must_use]

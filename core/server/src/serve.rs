@@ -100,6 +100,7 @@ pub async fn run(
     systemd::notify("READY=1");
 
     let ticker = tokio::spawn(tick_desk(Arc::clone(&engine)));
+    let publisher = tokio::spawn(Arc::clone(&engine).run_publisher());
     let delivery = tokio::spawn(omnigate_engine::delivery::run(
         Arc::clone(&engine),
         Duration::from_millis(500),
@@ -128,6 +129,7 @@ pub async fn run(
     drop(listener);
     purge.abort();
     ticker.abort();
+    publisher.abort();
     delivery.abort();
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
     tracing::info!(

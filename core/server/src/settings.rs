@@ -59,6 +59,10 @@ pub struct DeskConfigSettings {
     /// before it is marked failed.
     #[serde(deserialize_with = "strict::whole_number")]
     pub webhook_max_attempts: u32,
+    /// An agent whose last console connection dropped this long ago goes
+    /// offline, so agents who walk away stop getting work.
+    #[serde(deserialize_with = "strict::whole_number")]
+    pub presence_grace_secs: u64,
 }
 
 /// `[testing]`
@@ -79,6 +83,7 @@ impl Default for DeskConfigSettings {
             transfer_timeout_secs: engine.transfer_timeout.as_secs(),
             max_media_bytes: engine.max_media_bytes,
             webhook_max_attempts: engine.delivery.max_attempts,
+            presence_grace_secs: engine.presence_grace.as_secs(),
         }
     }
 }
@@ -470,6 +475,11 @@ impl Settings {
                 "desk.transfer_timeout_secs: must be 10 to 86400".into(),
             ));
         }
+        if self.desk.presence_grace_secs > 86_400 {
+            return Err(SettingsError(
+                "desk.presence_grace_secs: must be 0 to 86400".into(),
+            ));
+        }
         if self.desk.webhook_max_attempts == 0 || self.desk.webhook_max_attempts > 100 {
             return Err(SettingsError(
                 "desk.webhook_max_attempts: must be 1 to 100".into(),
@@ -503,6 +513,7 @@ impl Settings {
                 max_attempts: self.desk.webhook_max_attempts,
                 ..defaults.delivery
             },
+            presence_grace: Duration::from_secs(self.desk.presence_grace_secs),
         }
     }
 

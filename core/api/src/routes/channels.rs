@@ -430,6 +430,9 @@ pub(crate) async fn inbound(
                 };
                 true
             })?;
+            if let Some(updated) = &updated {
+                engine.delivery_changed(updated)?;
+            }
             engine.durable().await?;
             let current = updated.unwrap_or(message);
             Ok(ResponseJson(json!({

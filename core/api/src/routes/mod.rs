@@ -6,6 +6,7 @@ pub(crate) mod canned;
 pub(crate) mod channels;
 pub(crate) mod conversations;
 pub(crate) mod desk;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod tokens;
 pub(crate) mod users;

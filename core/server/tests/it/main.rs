@@ -7,6 +7,7 @@
 
 mod desk_helpers;
 mod harness;
+mod live;
 
 mod audit;
 mod auth;
