@@ -54,7 +54,7 @@ fn routes(state: &AppState) -> Router {
         AuditRead, ChannelsManage, ConversationsSupervise, ConversationsWork, DeskConfigure,
         MetricsRead, OwnAccount, TokensManage, UsersManage, UsersRead,
     };
-    use routes::{canned, channels, conversations, desk, events};
+    use routes::{attachments, canned, channels, conversations, desk, events};
     let permit = |permission| auth::permit(state, permission);
 
     Router::new()
@@ -153,6 +153,14 @@ fn routes(state: &AppState) -> Router {
                 .post(conversations::send.layer(permit(ConversationsWork))),
         )
         .route(
+            "/api/v1/conversations/{id}/attachments",
+            post(attachments::upload.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/attachments/{sha256}",
+            get(attachments::download.layer(permit(ConversationsWork))),
+        )
+        .route(
             "/api/v1/conversations/{id}/read",
             post(conversations::mark_read.layer(permit(ConversationsWork))),
         )
@@ -222,6 +230,10 @@ fn routes(state: &AppState) -> Router {
         )
         // Authenticated by the channel's own inbound token, not a user.
         .route("/webhooks/{channel}", post(channels::inbound))
+        .route(
+            "/webhooks/{channel}/attachments",
+            post(attachments::upload_inbound),
+        )
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route(

@@ -32,6 +32,7 @@ use omnigate_domain::routing::{
 use omnigate_domain::{
     Actor, AuditAction, AuditEvent, Clock, Role, Timestamp, User, UserId, ValidationError,
 };
+use omnigate_store::attachments::AttachmentRecord;
 use omnigate_store::channels::ChannelRecord;
 use omnigate_store::conversations::{author, direction};
 use omnigate_store::desk_state::{AgentRecord, DeskSettingsRecord};
@@ -344,6 +345,7 @@ impl Engine {
             return Err(EngineError::ChannelDisabled(channel.id));
         }
         message.content.validate()?;
+        let content = self.resolve_media(message.content, None)?;
         let now = self.now();
         let initial_status = match &channel.default_flow {
             Some(flow) => StatusRecord::InFlow { flow: flow.clone() },
@@ -355,7 +357,7 @@ impl Engine {
             contact_name: message.contact_name,
             contact_phone: message.contact_phone,
             provider_id: message.provider_id,
-            content: message.content,
+            content,
             at_ms: now.0,
             initial_status,
         };
@@ -388,6 +390,11 @@ impl Engine {
                 } else {
                     conversation
                 };
+                if let Content::Media { attachment, .. } = &inbound.content
+                    && let Some(sha) = parse_sha256(attachment)
+                {
+                    self.store.allow_attachment(conversation.id, &sha)?;
+                }
                 self.announce_message(&conversation, &message);
                 Ok(Received {
                     message,
@@ -447,6 +454,7 @@ impl Engine {
         if conversation.is_ended() {
             return Err(EngineError::ReadOnly(conversation_id));
         }
+        let content = self.resolve_media(content, Some(conversation_id))?;
         let holds = match &conversation.status {
             StatusRecord::Assigned { agent }
             | StatusRecord::TransferPending { from: agent, .. } => *agent == caller.user.id.0,
@@ -489,6 +497,128 @@ impl Engine {
         }
         self.announce_message(&after, &message);
         Ok(message)
+    }
+
+    /// Stores a staged upload as an attachment of a conversation the caller
+    /// may write in, after checking its detected kind against the channel.
+    /// Blocking file system work: call it off the async runtime.
+    pub fn attach(
+        &self,
+        caller: &Caller,
+        conversation_id: u64,
+        upload: Upload,
+    ) -> Result<AttachmentRecord, EngineError> {
+        let outcome = self.attach_checked(caller, conversation_id, &upload);
+        if outcome.is_err() {
+            let _ = std::fs::remove_file(&upload.staged);
+        }
+        outcome
+    }
+
+    fn attach_checked(
+        &self,
+        caller: &Caller,
+        conversation_id: u64,
+        upload: &Upload,
+    ) -> Result<AttachmentRecord, EngineError> {
+        let conversation = self.conversation_for(caller, conversation_id)?;
+        if conversation.is_ended() {
+            return Err(EngineError::ReadOnly(conversation_id));
+        }
+        let channel = self.channel(conversation.channel_id)?;
+        self.check_media_limit(&channel, upload)?;
+        Ok(self.store.commit_attachment(
+            &upload.staged,
+            &upload.record(self.now()),
+            conversation_id,
+        )?)
+    }
+
+    /// Stores a staged upload an API channel's integrator sent, for an
+    /// inbound media message that follows. Blocking.
+    pub fn attach_inbound(
+        &self,
+        channel: &ChannelRecord,
+        upload: Upload,
+    ) -> Result<AttachmentRecord, EngineError> {
+        let outcome = self.check_media_limit(channel, &upload).and_then(|()| {
+            // Not yet in any conversation: the message that names it puts
+            // it there.
+            Ok(self
+                .store
+                .commit_attachment(&upload.staged, &upload.record(self.now()), 0)?)
+        });
+        if outcome.is_err() {
+            let _ = std::fs::remove_file(&upload.staged);
+        }
+        outcome
+    }
+
+    fn check_media_limit(
+        &self,
+        channel: &ChannelRecord,
+        upload: &Upload,
+    ) -> Result<(), EngineError> {
+        let caps = self.capabilities(channel);
+        match caps.media_limit(upload.kind) {
+            None => Err(ValidationError::new(
+                "attachment",
+                format!("this channel does not carry {} files", upload.kind.as_str()),
+            )
+            .into()),
+            Some(limit) if upload.size_bytes > limit => Err(ValidationError::new(
+                "attachment",
+                format!(
+                    "this channel carries {} files of at most {limit} bytes",
+                    upload.kind.as_str()
+                ),
+            )
+            .into()),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Fills a media content's kind, type and size from the stored
+    /// attachment it names (never from the client), or refuses it.
+    fn resolve_media(
+        &self,
+        content: Content,
+        conversation: Option<u64>,
+    ) -> Result<Content, EngineError> {
+        let Content::Media {
+            attachment,
+            caption,
+            filename,
+            ..
+        } = content
+        else {
+            return Ok(content);
+        };
+        let unknown = || {
+            EngineError::Invalid(ValidationError::new(
+                "attachment",
+                format!(
+                    "no uploaded attachment `{attachment}` in this conversation; upload it first"
+                ),
+            ))
+        };
+        let sha = parse_sha256(&attachment).ok_or_else(unknown)?;
+        let record = self.store.attachment(&sha)?.ok_or_else(unknown)?;
+        if let Some(conversation) = conversation
+            && !self.store.attachment_allowed(conversation, &sha)?
+        {
+            return Err(unknown());
+        }
+        let kind = omnigate_domain::conversation::MediaKind::from_name(&record.kind)
+            .ok_or_else(unknown)?;
+        Ok(Content::Media {
+            kind,
+            attachment: hex::encode(sha),
+            mime: record.mime,
+            size_bytes: record.size_bytes,
+            caption,
+            filename: filename.or(record.filename),
+        })
     }
 
     /// Tells the consoles that a message's delivery status changed.
@@ -1274,6 +1404,43 @@ fn assignment_name(how: omnigate_domain::routing::Assignment) -> &'static str {
         Assignment::Reopened => "reopened",
         Assignment::Reassigned => "reassigned",
     }
+}
+
+/// A file streamed to the staging directory, with what was learnt on the way.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The staged file.
+    pub staged: std::path::PathBuf,
+    /// Its SHA-256.
+    pub sha256: [u8; 32],
+    /// Its size.
+    pub size_bytes: u64,
+    /// MIME type detected from the content.
+    pub mime: &'static str,
+    /// Media kind detected from the content.
+    pub kind: omnigate_domain::conversation::MediaKind,
+    /// The name it was uploaded under.
+    pub filename: Option<String>,
+}
+
+impl Upload {
+    fn record(&self, now: Timestamp) -> AttachmentRecord {
+        AttachmentRecord {
+            sha256: self.sha256,
+            size_bytes: self.size_bytes,
+            mime: self.mime.to_owned(),
+            kind: self.kind.as_str().to_owned(),
+            filename: self.filename.clone(),
+            created_at_ms: now.0,
+        }
+    }
+}
+
+/// A SHA-256 in hex, as attachments are named.
+#[must_use]
+pub fn parse_sha256(hex_text: &str) -> Option<[u8; 32]> {
+    let bytes = hex::decode(hex_text.trim()).ok()?;
+    bytes.try_into().ok()
 }
 
 fn settings_record(settings: &DeskSettings) -> DeskSettingsRecord {

@@ -12,6 +12,7 @@
 //! back and every writer waits for the first flush that started after its
 //! write.
 
+pub mod attachments;
 pub mod audit;
 mod cache;
 pub mod canned;
@@ -160,6 +161,8 @@ struct Trees {
     outbox: sled::Tree,
     agents: sled::Tree,
     canned: sled::Tree,
+    attachments: sled::Tree,
+    attachment_refs: sled::Tree,
 }
 
 impl Store {
@@ -197,6 +200,8 @@ impl Store {
             outbox: db.open_tree("outbox")?,
             agents: db.open_tree("agents")?,
             canned: db.open_tree("canned")?,
+            attachments: db.open_tree("attachments")?,
+            attachment_refs: db.open_tree("attachment_refs")?,
         };
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());

@@ -249,7 +249,7 @@ pub(crate) async fn rotate_token(
 /// The channel whose inbound token the request carries, which must be the
 /// channel in the path. An extractor from the request head, so that an
 /// unauthenticated caller learns nothing about what the body should be.
-pub(crate) struct AuthenticatedChannel(ChannelRecord);
+pub(crate) struct AuthenticatedChannel(pub(crate) ChannelRecord);
 
 impl FromRequestParts<AppState> for AuthenticatedChannel {
     type Rejection = ApiError;

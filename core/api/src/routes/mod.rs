@@ -1,6 +1,7 @@
 //! Handlers, one module per area of the API.
 
 pub(crate) mod account;
+pub(crate) mod attachments;
 pub(crate) mod audit;
 pub(crate) mod canned;
 pub(crate) mod channels;

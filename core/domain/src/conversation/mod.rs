@@ -9,11 +9,13 @@
 mod canned;
 mod channel;
 mod message;
+mod sniff;
 mod window;
 
 pub use canned::{CannedResponse, Shortcut, Variables, render};
 pub use channel::{ChannelCapabilities, ChannelId, ChannelKind, MediaKind};
 pub use message::{Author, Button, Content, DeliveryStatus, Direction, MessageLimits, Template};
+pub use sniff::{SNIFF_BYTES, sniff};
 pub use window::{ServiceWindow, WindowClosed};
 
 use crate::user::ValidationError;

@@ -9,6 +9,7 @@ mod desk_helpers;
 mod harness;
 mod live;
 
+mod attachments;
 mod audit;
 mod auth;
 mod cli;
