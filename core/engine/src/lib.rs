@@ -13,6 +13,7 @@
 //! follows live work, not history.
 
 pub mod delivery;
+pub mod indexing;
 pub mod live;
 mod status;
 pub mod wire;
@@ -67,6 +68,9 @@ pub enum EngineError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The search index failed.
+    #[error("{0}")]
+    Search(String),
 }
 
 /// Start-up settings of the engine, from the config file.
@@ -156,7 +160,12 @@ pub struct Engine {
     pending: Mutex<live::Pending>,
     publish_wake: tokio::sync::Notify,
     connections: Mutex<HashMap<UserId, Connections>>,
+    search: Arc<omnigate_search::SearchIndex>,
+    index_queue: indexing::IndexQueue,
 }
+
+/// Memory for the search index writer's buffer.
+const SEARCH_WRITER_BYTES: usize = 32 * 1024 * 1024;
 
 /// An agent's live connections, for the presence grace rule.
 #[derive(Debug, Clone, Copy)]
@@ -198,6 +207,10 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Result<Arc<Engine>, EngineError> {
+        let search = Arc::new(omnigate_search::SearchIndex::open(
+            &store.dir().join("search"),
+            SEARCH_WRITER_BYTES,
+        )?);
         let settings = match store.desk_settings()? {
             Some(saved) => DeskSettings {
                 default_capacity: saved.default_capacity,
@@ -265,6 +278,8 @@ impl Engine {
             pending: Mutex::new(live::Pending::default()),
             publish_wake: tokio::sync::Notify::new(),
             connections: Mutex::new(connections),
+            search,
+            index_queue: indexing::IndexQueue::default(),
         });
         {
             let mut desk = engine.lock_desk();
@@ -395,6 +410,7 @@ impl Engine {
                 {
                     self.store.allow_attachment(conversation.id, &sha)?;
                 }
+                self.index_queue.push(&message);
                 self.announce_message(&conversation, &message);
                 Ok(Received {
                     message,
@@ -495,6 +511,7 @@ impl Engine {
         if deliver {
             self.delivery_wake.notify_one();
         }
+        self.index_queue.push(&message);
         self.announce_message(&after, &message);
         Ok(message)
     }
@@ -619,6 +636,22 @@ impl Engine {
             caption,
             filename: filename.or(record.filename),
         })
+    }
+
+    /// Messages matching `text`, newest first, older than `before_ms`.
+    pub fn search(
+        &self,
+        text: &str,
+        before_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<omnigate_search::Hit>, EngineError> {
+        Ok(self.search.search(text, before_ms, limit)?)
+    }
+
+    /// The search index, for `omnigate search rebuild` and metrics.
+    #[must_use]
+    pub fn search_index(&self) -> &omnigate_search::SearchIndex {
+        &self.search
     }
 
     /// Tells the consoles that a message's delivery status changed.

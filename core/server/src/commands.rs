@@ -185,3 +185,28 @@ pub(crate) fn audit_verify(settings: &Settings) -> ExitCode {
         Err(error) => fail(error, exit::FAILURE),
     }
 }
+
+/// `omnigate search rebuild`: the index is derived data; this recreates it
+/// from the store (the server must be stopped: it holds the data directory).
+pub(crate) fn search_rebuild(settings: &Settings) -> ExitCode {
+    let store = match Store::open_with(&settings.storage.data_dir, &settings.store_options()) {
+        Ok(store) => store,
+        Err(error) => return fail(error, exit::FAILURE),
+    };
+    let dir = store.dir().join("search");
+    let index = match omnigate_search::SearchIndex::open(&dir, 64 * 1024 * 1024) {
+        Ok(index) => index,
+        Err(error) => return fail(error, exit::FAILURE),
+    };
+    let started = std::time::Instant::now();
+    match omnigate_engine::indexing::rebuild(&store, &index) {
+        Ok(count) => {
+            print(&format!(
+                "search index rebuilt: {count} messages in {:.1} s\n",
+                started.elapsed().as_secs_f64()
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(error, exit::FAILURE),
+    }
+}

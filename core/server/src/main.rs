@@ -46,6 +46,15 @@ enum Command {
     /// Work with the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Work with the message search index (server stopped).
+    #[command(subcommand)]
+    Search(SearchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SearchCommand {
+    /// Drop the search index and build it again from the stored messages.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,5 +150,6 @@ fn main() -> ExitCode {
         Command::Admin(AdminCommand::CreateUser(args)) => commands::create_user(&settings, &args),
         Command::Admin(AdminCommand::ListUsers) => commands::list_users(&settings),
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&settings),
+        Command::Search(SearchCommand::Rebuild) => commands::search_rebuild(&settings),
     }
 }

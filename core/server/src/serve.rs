@@ -101,6 +101,7 @@ pub async fn run(
 
     let ticker = tokio::spawn(tick_desk(Arc::clone(&engine)));
     let publisher = tokio::spawn(Arc::clone(&engine).run_publisher());
+    let indexer = tokio::spawn(omnigate_engine::indexing::run(Arc::clone(&engine)));
     let delivery = tokio::spawn(omnigate_engine::delivery::run(
         Arc::clone(&engine),
         Duration::from_millis(500),
@@ -130,6 +131,7 @@ pub async fn run(
     purge.abort();
     ticker.abort();
     publisher.abort();
+    indexer.abort();
     delivery.abort();
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
     tracing::info!(
@@ -144,6 +146,9 @@ pub async fn run(
             grace_secs = grace.as_secs(),
             "some connections did not finish in time and were dropped"
         );
+    }
+    if let Err(error) = omnigate_engine::indexing::flush(&engine) {
+        tracing::warn!(%error, "the last messages were not indexed; the next start catches up");
     }
     store
         .flush_blocking()

@@ -844,6 +844,29 @@ impl Store {
             .collect()
     }
 
+    /// Messages with ids above `after`, in id order, at most `limit`: for
+    /// (re)building the search index.
+    pub fn messages_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let mut found = Vec::with_capacity(limit.min(4096));
+        for entry in self
+            .trees
+            .message_keys
+            .range(id_key(after.saturating_add(1))..)
+            .take(limit)
+        {
+            let (id, conversation) = entry?;
+            let key = message_key(key_id(&conversation)?, key_id(&id)?);
+            if let Some(bytes) = self.trees.messages.get(key)? {
+                found.push(record::decode(&bytes)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Message `id`.
     pub fn message(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
         let Some(conversation) = self.trees.message_keys.get(id_key(id))? else {

@@ -142,8 +142,10 @@ pub(crate) struct HistoryQuery {
     from: Option<String>,
     /// RFC 3339; conversations created before.
     to: Option<String>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<u64>,
+    /// Full-text search over message text; results newest match first.
+    q: Option<String>,
+    /// The `next_cursor` of the previous page (opaque).
+    cursor: Option<String>,
     limit: Option<usize>,
 }
 
@@ -196,13 +198,8 @@ pub(crate) async fn list(
     let contact_query = q.contact.as_ref().map(|c| c.trim().to_lowercase());
     let reason = q.reason.as_ref().map(|r| r.trim().to_owned());
     let store = engine.store();
-    let mut scanned = 0usize;
     let mut contact_error = None;
-    let (page, more) = store.conversations_page(q.cursor, limit, |c| {
-        scanned += 1;
-        if scanned > SCAN_LIMIT {
-            return false;
-        }
+    let mut keep = |c: &ConversationRecord| {
         let status_ok = match q.status.as_deref() {
             None => true,
             Some("open") => !c.is_ended(),
@@ -240,22 +237,153 @@ pub(crate) async fn list(
                 }
             },
         }
-    })?;
+    };
+    let (page, matches, next_cursor) = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty())
+    {
+        Some(text) => search_page(&state, text, q.cursor.as_deref(), limit, &mut keep)?,
+        None => {
+            let cursor = q
+                .cursor
+                .as_deref()
+                .map(|c| {
+                    c.parse::<u64>().map_err(|_| {
+                        ApiError::bad_request(
+                            "invalid_request",
+                            "cursor: not a cursor of this list",
+                        )
+                    })
+                })
+                .transpose()?;
+            let mut scanned = 0usize;
+            let (page, more) = store.conversations_page(cursor, limit, |c| {
+                scanned += 1;
+                scanned <= SCAN_LIMIT && keep(c)
+            })?;
+            let next = if more || scanned > SCAN_LIMIT {
+                page.last().map(|c| c.id.to_string())
+            } else {
+                None
+            };
+            (page, Vec::new(), next)
+        }
+    };
     if let Some(error) = contact_error {
         return Err(error.into());
     }
-    let views = page
-        .iter()
-        .map(|c| view(&state, c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if more || scanned > SCAN_LIMIT {
-        page.last().map(|c| c.id)
-    } else {
-        None
-    };
+    let mut views = Vec::with_capacity(page.len());
+    for c in &page {
+        let mut item =
+            serde_json::to_value(view(&state, c)?).map_err(|e| ApiError::internal(&e))?;
+        if let Some((message_id, at)) = matches.iter().find(|(id, _)| *id == c.id).map(|(_, m)| *m)
+        {
+            item["match"] = json!({ "message_id": message_id, "at": Timestamp(at).to_rfc3339() });
+        }
+        views.push(item);
+    }
     Ok(ResponseJson(
         json!({ "conversations": views, "next_cursor": next_cursor }),
     ))
+}
+
+/// Hits read from the index per step of a search page.
+const SEARCH_STEP: usize = 500;
+
+/// Conversation id and its newest matching message (id, time).
+type Match = (u64, (u64, i64));
+
+/// A page: the conversations, their matches (search only), the next cursor.
+type Page = (Vec<ConversationRecord>, Vec<Match>, Option<String>);
+
+/// Where a search page resumes: hits older than `at_ms`, plus the first
+/// `skip` hits at exactly `at_ms` that the previous page already looked at
+/// (many messages share a millisecond under load).
+#[derive(Debug, Clone, Copy)]
+struct SearchCursor {
+    at_ms: i64,
+    skip: usize,
+}
+
+impl SearchCursor {
+    fn parse(raw: &str) -> Result<SearchCursor, ApiError> {
+        raw.split_once('.')
+            .and_then(|(at, skip)| {
+                Some(SearchCursor {
+                    at_ms: at.parse().ok()?,
+                    skip: skip.parse().ok()?,
+                })
+            })
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_request", "cursor: not a cursor of this search")
+            })
+    }
+
+    fn render(self) -> String {
+        format!("{}.{}", self.at_ms, self.skip)
+    }
+}
+
+/// One page of conversations whose messages match `text`, newest match
+/// first.
+fn search_page(
+    state: &AppState,
+    text: &str,
+    cursor: Option<&str>,
+    limit: usize,
+    keep: &mut impl FnMut(&ConversationRecord) -> bool,
+) -> Result<Page, ApiError> {
+    let engine = state.engine();
+    let mut position = cursor.map(SearchCursor::parse).transpose()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut page = Vec::new();
+    let mut matches = Vec::new();
+    let mut looked_at = 0usize;
+    loop {
+        // Inclusive of the cursor's millisecond: the hits there that were
+        // already looked at are skipped by count.
+        let before = position.map(|p| p.at_ms.saturating_add(1));
+        let hits = engine.search(text, before, SEARCH_STEP)?;
+        let exhausted = hits.len() < SEARCH_STEP;
+        let mut skip = position.map_or(0, |p| p.skip);
+        let boundary = position.map(|p| p.at_ms);
+        let mut advanced = false;
+        for hit in hits {
+            if Some(hit.at_ms) == boundary && skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            advanced = true;
+            looked_at += 1;
+            position = Some(match position {
+                Some(p) if p.at_ms == hit.at_ms => SearchCursor {
+                    at_ms: p.at_ms,
+                    skip: p.skip + 1,
+                },
+                _ => SearchCursor {
+                    at_ms: hit.at_ms,
+                    skip: 1,
+                },
+            });
+            if !seen.insert(hit.conversation_id) {
+                continue;
+            }
+            let Some(c) = engine.store().conversation(hit.conversation_id)? else {
+                continue;
+            };
+            if keep(&c) {
+                matches.push((c.id, (hit.message_id, hit.at_ms)));
+                page.push(c);
+                if page.len() == limit {
+                    return Ok((page, matches, position.map(SearchCursor::render)));
+                }
+            }
+        }
+        if exhausted || !advanced || looked_at >= SCAN_LIMIT {
+            let next = (!exhausted && advanced)
+                .then(|| position.map(SearchCursor::render))
+                .flatten();
+            return Ok((page, matches, next));
+        }
+    }
 }
 
 /// `GET /api/v1/conversations/{id}`.

@@ -104,7 +104,7 @@ async fn audit_verify_passes_then_names_the_record_that_was_altered() {
     f.server
         .user_with_role(&admin, "agent@example.com", "agent")
         .await;
-    assert!(f.server.stop().success());
+    assert!(f.server.stop().await.success());
 
     let out = run_cli(f.dir.path(), &["audit", "verify"], "");
     assert!(

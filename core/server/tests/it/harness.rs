@@ -171,7 +171,7 @@ impl Desk {
         if kill9 {
             server.kill9();
         } else {
-            server.stop();
+            server.stop().await;
         }
         let (key, value) = clock.env();
         let server = Server::start(dir.path(), &[(key, value.as_str())]).await;
@@ -239,15 +239,22 @@ impl Server {
     }
 
     /// SIGTERM, then wait for exit.
-    pub fn stop(self) -> ExitStatus {
-        self.stop_with_log().0
+    pub async fn stop(self) -> ExitStatus {
+        self.stop_with_log().await.0
     }
 
     /// SIGTERM, wait for exit, and return the whole log, shutdown included.
-    pub fn stop_with_log(mut self) -> (ExitStatus, String) {
+    /// Waits without blocking the test's runtime, so the client's open
+    /// connections can answer the server's graceful close.
+    pub async fn stop_with_log(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         // The reader thread ends at end-of-file, once the process is gone.
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();

@@ -17,5 +17,6 @@ mod conversations;
 mod delivery;
 mod errors;
 mod roles;
+mod search;
 mod server;
 mod users;

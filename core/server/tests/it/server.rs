@@ -83,7 +83,7 @@ async fn the_self_signed_certificate_is_kept_and_reused_across_restarts() {
     };
     let first = fingerprint(&log);
     assert_eq!(first.len(), 95, "{first}");
-    assert!(f.server.stop().success());
+    assert!(f.server.stop().await.success());
     let again = Server::start(f.dir.path(), &[]).await;
     assert_eq!(fingerprint(&again.log()), first);
     assert_eq!(
@@ -115,7 +115,7 @@ async fn acknowledged_writes_survive_kill_9_and_a_graceful_restart() {
         .await;
     assert_eq!(agent.status, StatusCode::OK, "{}", agent.text);
     assert_eq!(agent.body["user"]["display_name"], "Ayşe");
-    let status = server.stop();
+    let status = server.stop().await;
     assert!(status.success(), "graceful stop exited with {status}");
 
     let server = Server::start(f.dir.path(), &[]).await;
@@ -152,7 +152,7 @@ async fn sigterm_stops_gracefully_and_logs_it() {
     create_admin(dir.path());
     let server = Server::start(dir.path(), &[]).await;
     assert!(server.log().contains("\"listening\""));
-    let (status, log) = server.stop_with_log();
+    let (status, log) = server.stop_with_log().await;
     assert!(status.success(), "{status}");
     for step in [
         "SIGTERM received",
@@ -169,7 +169,7 @@ async fn sigterm_stops_gracefully_and_logs_it() {
 #[tokio::test]
 async fn config_changes_between_starts_are_audited() {
     let f = Fixture::start().await;
-    assert!(f.server.stop().success());
+    assert!(f.server.stop().await.success());
     let server = Server::start(f.dir.path(), &[("OMNIGATE_AUTH__LOCKOUT_SECS", "120")]).await;
     let admin = server.admin().await;
     let reply = server
