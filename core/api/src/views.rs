@@ -515,7 +515,10 @@ pub(crate) enum SettledConversation {
 }
 
 /// A conversation the caller may no longer read.
+// `deny_unknown_fields` only closes the schema (`additionalProperties:
+// false`), so that a whole conversation does not also match this one.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ConversationStub {
     pub id: u64,
     #[schema(schema_with = schemas::conversation_status)]
