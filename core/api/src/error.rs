@@ -8,7 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use omnigate_domain::ValidationError;
 use omnigate_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error answered as `{"error":{"code","message"}}`.
 #[derive(Debug)]
@@ -114,9 +115,31 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The body of every error answer: `{"error":{"code","message"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorDetail<'a> {
+    /// Machine-readable, stable: `not_found`, `invalid_request`, ...
+    pub code: &'a str,
+    /// For people; names the offending field where there is one.
+    pub message: &'a str,
+}
+
 /// The JSON body of an error.
 pub(crate) fn body(code: &str, message: &str) -> String {
-    json!({ "error": { "code": code, "message": message } }).to_string()
+    let body = ErrorBody {
+        error: ErrorDetail { code, message },
+    };
+    // A struct of two strings cannot fail to serialize; the fallback only
+    // keeps this function total.
+    serde_json::to_string(&body).unwrap_or_else(|_| {
+        r#"{"error":{"code":"internal","message":"the error could not be encoded"}}"#.to_owned()
+    })
 }
 
 impl IntoResponse for ApiError {

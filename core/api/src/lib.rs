@@ -3,10 +3,11 @@
 //! [`service`] builds the whole HTTP service from an [`AppState`]: the
 //! routes plus the tower layers around them; the server crate serves it over
 //! rustls and tests drive it with `oneshot` requests.
-//! Every endpoint but login and the health probes sits behind
-//! [`auth::permit`], which authenticates the caller (session cookie plus CSRF
-//! token, or API token), checks the role against the domain's permission
-//! table and only then lets the handler run. Errors anywhere, including from
+//! Every endpoint but login, the health probes and the OpenAPI document
+//! (`GET /api/v1/openapi.json`) sits behind [`auth::permit`], which
+//! authenticates the caller (session cookie plus CSRF token, or API token),
+//! checks the role against the domain's permission table and only then lets
+//! the handler run. Errors anywhere, including from
 //! axum's own extractors and tower layers, leave as
 //! `{"error":{"code","message"}}`.
 
@@ -15,6 +16,7 @@ pub mod error;
 mod extract;
 mod layers;
 pub mod metrics;
+mod openapi;
 mod routes;
 mod state;
 mod views;
@@ -234,6 +236,8 @@ fn routes(state: &AppState) -> Router {
             "/webhooks/{channel}/attachments",
             post(attachments::upload_inbound),
         )
+        // Describes the API; grants nothing, so it needs no permission.
+        .route("/api/v1/openapi.json", get(openapi::serve))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route(

@@ -8,22 +8,46 @@ use omnigate_domain::{Actor, AuditAction, AuditEvent, Email, PasswordPolicy, Ref
 use omnigate_store::{SessionRecord, UserUpdate};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::auth::{self, Credential, Principal, secret};
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::extract::{ClientAddr, Json};
+use crate::openapi::schemas;
 use crate::state::AppState;
-use crate::views::UserView;
+use crate::views::{LoginResponse, UserView};
 
-#[derive(Deserialize)]
+/// Credentials.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginRequest {
+    #[schema(format = Email)]
     email: String,
+    #[schema(format = Password)]
     password: String,
 }
 
-/// `POST /api/v1/auth/login`: checks the password, applies the lockout rules,
-/// starts a session and returns the user with the session's CSRF token.
+/// Log in.
+///
+/// Checks the password, applies the lockout rules, starts a session (the
+/// `__Host-omnigate_session` cookie) and returns the user with the
+/// session's CSRF token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in.", body = LoginResponse,
+            headers(("Set-Cookie" = String, description = "The session cookie `__Host-omnigate_session` (Secure, HttpOnly, SameSite=Strict, Path=/)."))),
+        (status = 401, description = "`invalid_credentials`: unknown account, wrong password or disabled account (not told apart).", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: the account or the address is locked out, or other logins for it are being checked.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt may succeed."))),
+        (status = 503, description = "`storage_unavailable`: the server cannot write to disk.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn login(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -124,11 +148,11 @@ pub(crate) async fn login(
     )?;
     state.durable().await?;
 
-    let body = json!({
-        "user": UserView::from(&user),
-        "csrf_token": session.csrf_token,
-        "session_expires_at": expires_at.to_rfc3339(),
-    });
+    let body = LoginResponse {
+        user: UserView::from(&user),
+        csrf_token: &session.csrf_token,
+        session_expires_at: expires_at.to_rfc3339(),
+    };
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -159,7 +183,22 @@ fn locked_out(until: Timestamp, now: Timestamp) -> ApiError {
     )
 }
 
-/// `POST /api/v1/auth/logout`: ends the current session and clears the cookie.
+/// Log out.
+///
+/// Ends the current session and clears the cookie. Only for sessions: an API
+/// token is revoked with `DELETE /api/v1/tokens/{id}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    operation_id = "logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Logged out.",
+            headers(("Set-Cookie" = String, description = "Clears `__Host-omnigate_session`."))),
+        (status = 400, description = "`not_a_session`: the caller used an API token.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -188,20 +227,40 @@ pub(crate) async fn logout(
     Ok((headers, StatusCode::NO_CONTENT).into_response())
 }
 
-#[derive(Serialize)]
-struct Me<'a> {
+/// The caller and how they authenticated.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Me<'a> {
     user: UserView<'a>,
+    #[schema(schema_with = schemas::authenticated_by)]
     authenticated_by: &'static str,
+    /// For a session: its CSRF token.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     csrf_token: Option<&'a str>,
+    /// For a session: when it ends at the latest.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime)]
     session_expires_at: Option<String>,
+    /// For an API token: its id.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64)]
     token_id: Option<u64>,
 }
 
-/// `GET /api/v1/me`: the caller, and for a session its CSRF token and expiry
-/// (so a reloaded console can carry on without logging in again).
+/// The caller.
+///
+/// The caller, and for a session its CSRF token and expiry (so a reloaded
+/// console can carry on without logging in again).
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "me",
+    tag = "account",
+    responses(
+        (status = 200, description = "The caller.", body = Me),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn me(principal: Principal) -> Response {
     let mut body = Me {
         user: UserView::from(&*principal.user),
@@ -223,15 +282,37 @@ pub(crate) async fn me(principal: Principal) -> Response {
     ResponseJson(body).into_response()
 }
 
-#[derive(Deserialize)]
+/// A password change.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangePassword {
+    #[schema(format = Password)]
     current_password: String,
+    /// Must satisfy the password policy.
+    #[schema(format = Password)]
     new_password: String,
 }
 
-/// `POST /api/v1/me/password`: needs the current password; ends the user's
-/// other sessions, since a password change often follows a suspected leak.
+/// Change the caller's password.
+///
+/// Needs the current password; a wrong one counts as a failed login for
+/// the account. Ends the user's other sessions, since a password change
+/// often follows a suspected leak.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    operation_id = "change_own_password",
+    tag = "account",
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed."),
+        (status = 403, description = "`wrong_password`: the current password is wrong.", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: the new password breaks the password policy.", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`: too many wrong passwords for this account or from this address.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt may succeed."))),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn change_password(
     State(state): State<AppState>,
     client: ClientAddr,

@@ -10,33 +10,64 @@ use http_body_util::BodyExt;
 use omnigate_domain::conversation::{SNIFF_BYTES, sniff};
 use omnigate_engine::{Upload, parse_sha256};
 use omnigate_store::attachments::AttachmentRecord;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
+use utoipa::{IntoParams, ToSchema};
 
 use super::channels::AuthenticatedChannel;
 use super::conversations::caller;
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Query, parse_id};
 use crate::state::AppState;
 
 /// The upload's name.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Named {
+    /// The file's name, shown to agents and used for downloads (the type is
+    /// judged by the content, not by this name).
     filename: Option<String>,
 }
 
-fn view(record: &AttachmentRecord) -> Value {
-    json!({
-        "sha256": hex::encode(record.sha256),
-        "size_bytes": record.size_bytes,
-        "mime": record.mime,
-        "kind": record.kind,
-        "filename": record.filename,
-    })
+/// A stored attachment.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttachmentView {
+    /// SHA-256 of the content, in hex: the attachment's name in `media`
+    /// messages.
+    sha256: String,
+    size_bytes: u64,
+    /// Detected from the content.
+    mime: String,
+    /// `image`, `video`, `audio`, `document` or `sticker`.
+    kind: String,
+    #[schema(required = true)]
+    filename: Option<String>,
+}
+
+/// The answer to an upload.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttachmentBody {
+    attachment: AttachmentView,
+}
+
+/// A file's bytes.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub(crate) struct FileBytes(#[allow(dead_code)] Vec<u8>);
+
+fn view(record: &AttachmentRecord) -> AttachmentBody {
+    AttachmentBody {
+        attachment: AttachmentView {
+            sha256: hex::encode(record.sha256),
+            size_bytes: record.size_bytes,
+            mime: record.mime.clone(),
+            kind: record.kind.clone(),
+            filename: record.filename.clone(),
+        },
+    }
 }
 
 fn clean_filename(raw: Option<String>) -> Result<Option<String>, ApiError> {
@@ -127,9 +158,28 @@ async fn receive_upload(
     outcome
 }
 
-/// `POST /api/v1/conversations/{id}/attachments?filename=`: the raw file as
-/// the body. 201 with the attachment once it is on disk; send it with a
-/// `media` message naming its `sha256`.
+/// Upload an attachment.
+///
+/// The raw file is the body. 201 with the attachment once it is on disk;
+/// send it with a `media` message naming its `sha256`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/attachments",
+    operation_id = "upload_attachment",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id."), Named),
+    request_body(content = FileBytes, content_type = "application/octet-stream", description = "The file, streamed."),
+    responses(
+        (status = 201, description = "Stored.", body = AttachmentBody),
+        (status = 403, description = "`forbidden`: not a conversation the caller may see.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation.", body = ErrorBody),
+        (status = 409, description = "`conversation_ended`: the conversation is read-only.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: larger than `desk.max_media_bytes`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the content is of no supported type.", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: a bad file name, or a kind or size the channel does not carry.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -137,7 +187,7 @@ pub(crate) async fn upload(
     principal: Principal,
     Query(named): Query<Named>,
     body: Body,
-) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+) -> Result<(StatusCode, ResponseJson<AttachmentBody>), ApiError> {
     let id = parse_id("conversation", &id)?;
     let filename = clean_filename(named.filename)?;
     let caller = caller(&principal, client);
@@ -149,20 +199,36 @@ pub(crate) async fn upload(
         .await
         .map_err(|e| ApiError::internal(&e))??;
     state.engine().durable().await?;
-    Ok((
-        StatusCode::CREATED,
-        ResponseJson(json!({ "attachment": view(&record) })),
-    ))
+    Ok((StatusCode::CREATED, ResponseJson(view(&record))))
 }
 
-/// `POST /webhooks/{channel}/attachments?filename=`: an integrator uploads
-/// a file for an inbound media message that follows.
+/// Upload an inbound file.
+///
+/// An integrator uploads a file for an inbound `media` message that follows
+/// and names its `sha256`.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{channel}/attachments",
+    operation_id = "channel_upload",
+    tag = "webhooks",
+    params(("channel" = u64, Path, description = "The channel's id."), Named),
+    request_body(content = FileBytes, content_type = "application/octet-stream", description = "The file, streamed."),
+    responses(
+        (status = 201, description = "Stored.", body = AttachmentBody),
+        (status = 401, description = "`unauthenticated`: no inbound token, or not this channel's.", body = ErrorBody),
+        (status = 409, description = "`channel_disabled`: the channel is disabled.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: larger than `desk.max_media_bytes`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the content is of no supported type.", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: a bad file name, or a kind or size the channel does not carry.", body = ErrorBody),
+    ),
+    security(("channel_token" = []))
+)]
 pub(crate) async fn upload_inbound(
     State(state): State<AppState>,
     AuthenticatedChannel(channel): AuthenticatedChannel,
     Query(named): Query<Named>,
     body: Body,
-) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+) -> Result<(StatusCode, ResponseJson<AttachmentBody>), ApiError> {
     if channel.disabled {
         return Err(ApiError::conflict(
             "channel_disabled",
@@ -176,14 +242,29 @@ pub(crate) async fn upload_inbound(
         .await
         .map_err(|e| ApiError::internal(&e))??;
     state.engine().durable().await?;
-    Ok((
-        StatusCode::CREATED,
-        ResponseJson(json!({ "attachment": view(&record) })),
-    ))
+    Ok((StatusCode::CREATED, ResponseJson(view(&record))))
 }
 
-/// `GET /api/v1/conversations/{id}/attachments/{sha256}`: the file, for
-/// those who may read the conversation it belongs to.
+/// Download an attachment.
+///
+/// The file, for those who may read the conversation it belongs to, with
+/// its detected type and a sandboxing CSP.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}/attachments/{sha256}",
+    operation_id = "download_attachment",
+    tag = "conversations",
+    params(
+        ("id" = u64, Path, description = "The conversation's id."),
+        ("sha256" = String, Path, description = "The attachment's SHA-256 in hex."),
+    ),
+    responses(
+        (status = 200, description = "The file.", body = FileBytes, content_type = "application/octet-stream"),
+        (status = 403, description = "`forbidden`: not a conversation the caller may see.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation, or no such attachment in it.", body = ErrorBody),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn download(
     State(state): State<AppState>,
     Path((id, sha)): Path<(String, String)>,

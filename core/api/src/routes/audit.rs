@@ -5,23 +5,27 @@ use axum::extract::State;
 use omnigate_domain::Timestamp;
 use omnigate_store::AuditFilter;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::state::AppState;
-use crate::views::AuditView;
+use crate::views::{AuditPage, AuditView};
 
-#[derive(Deserialize)]
+/// Filters and paging of the audit log.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
     /// An action code, or a prefix ending in `.` such as `user.`.
     action: Option<String>,
     /// Actor label: an e-mail, `anonymous`, `cli` or `system`.
     actor: Option<String>,
     /// RFC 3339; records at or after.
+    #[param(format = DateTime)]
     since: Option<String>,
     /// RFC 3339; records before.
+    #[param(format = DateTime)]
     until: Option<String>,
     /// Paging: records with a sequence number below this.
     before: Option<u64>,
@@ -41,11 +45,24 @@ fn time_param(name: &'static str, raw: Option<&str>) -> Result<Option<Timestamp>
     .transpose()
 }
 
-/// `GET /api/v1/audit`: newest first; `next_before` pages further back.
+/// Read the audit log.
+///
+/// Newest first; `next_before` pages further back.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    operation_id = "list_audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of records.", body = AuditPage),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<AuditPage>, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let filter = AuditFilter {
         action: query.action,
@@ -58,8 +75,9 @@ pub(crate) async fn list(
     let next_before = (entries.len() == limit)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
-    let views: Vec<AuditView> = entries.iter().map(AuditView::from).collect();
-    Ok(ResponseJson(
-        json!({ "entries": views, "next_before": next_before }),
-    ))
+    let entries: Vec<AuditView> = entries.iter().map(AuditView::from).collect();
+    Ok(ResponseJson(AuditPage {
+        entries,
+        next_before,
+    }))
 }

@@ -9,38 +9,55 @@ use omnigate_domain::conversation::{CannedResponse, Shortcut, Variables, render}
 use omnigate_domain::{AuditAction, AuditEvent, Permission, ValidationError};
 use omnigate_store::canned::CannedRecord;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::conversations::caller;
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, Query, parse_id};
 use crate::state::AppState;
+use crate::views::{CannedBody, CannedList, CannedView, RenderedText};
 
-fn view(record: &CannedRecord) -> Value {
-    json!({
-        "id": record.id,
-        "shortcut": record.shortcut,
-        "text": record.text,
-        "shared": record.owner.is_none(),
-        "owner_id": record.owner,
-    })
+fn view(record: &CannedRecord) -> CannedView {
+    CannedView {
+        id: record.id,
+        shortcut: record.shortcut.clone(),
+        text: record.text.clone(),
+        shared: record.owner.is_none(),
+        owner_id: record.owner,
+    }
 }
 
 /// Search by shortcut prefix.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Search {
+    /// A shortcut prefix (a leading `/` is ignored; case-insensitive).
     prefix: Option<String>,
 }
 
-/// `GET /api/v1/canned?prefix=`: the caller's own and the shared ones,
-/// by shortcut; own ones first when shortcuts clash.
+/// List canned responses.
+///
+/// The caller's own and the shared ones, by shortcut; own ones first when
+/// shortcuts clash.
+#[utoipa::path(
+    get,
+    path = "/api/v1/canned",
+    operation_id = "list_canned",
+    tag = "canned",
+    params(Search),
+    responses(
+        (status = 200, description = "The matching canned responses.", body = CannedList),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Query(q): Query<Search>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<CannedList>, ApiError> {
     let prefix = q
         .prefix
         .map(|p| p.trim().trim_start_matches('/').to_lowercase())
@@ -56,16 +73,19 @@ pub(crate) async fn list(
     found.sort_by(|a, b| {
         (a.shortcut.as_str(), a.owner.is_none()).cmp(&(b.shortcut.as_str(), b.owner.is_none()))
     });
-    Ok(ResponseJson(
-        json!({ "canned": found.iter().map(view).collect::<Vec<_>>() }),
-    ))
+    Ok(ResponseJson(CannedList {
+        canned: found.iter().map(view).collect(),
+    }))
 }
 
-/// Body of a create or change.
-#[derive(Deserialize)]
+/// Body of a create or change; on a change absent fields stay.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CannedFields)]
 pub(crate) struct Fields {
+    /// Required on create.
     shortcut: Option<String>,
+    /// Required on create; may hold `{{variables}}`.
     text: Option<String>,
     /// Shared with everyone (admins only).
     #[serde(default)]
@@ -121,13 +141,28 @@ async fn audit_shared(
     Ok(())
 }
 
-/// `POST /api/v1/canned`.
+/// Create a canned response.
+///
+/// Personal, or shared with everyone (admins only; audited).
+#[utoipa::path(
+    post,
+    path = "/api/v1/canned",
+    operation_id = "create_canned",
+    tag = "canned",
+    request_body = Fields,
+    responses(
+        (status = 201, description = "Created.", body = CannedBody),
+        (status = 403, description = "`forbidden`: only admins create shared ones.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the shortcut is taken.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<Fields>,
-) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+) -> Result<(StatusCode, ResponseJson<CannedBody>), ApiError> {
     let shortcut = Shortcut::parse(body.shortcut.as_deref().unwrap_or_default())?;
     let text = body
         .text
@@ -147,7 +182,9 @@ pub(crate) async fn create(
     state.durable().await?;
     Ok((
         StatusCode::CREATED,
-        ResponseJson(json!({ "canned": view(&record) })),
+        ResponseJson(CannedBody {
+            canned: view(&record),
+        }),
     ))
 }
 
@@ -160,14 +197,31 @@ fn find(state: &AppState, raw: &str) -> Result<CannedRecord, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no canned response with id `{raw}`")))
 }
 
-/// `PATCH /api/v1/canned/{id}`.
+/// Change a canned response.
+///
+/// `shared` is ignored: a canned response stays personal or shared.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/canned/{id}",
+    operation_id = "update_canned",
+    tag = "canned",
+    params(("id" = u64, Path, description = "The canned response's id.")),
+    request_body = Fields,
+    responses(
+        (status = 200, description = "Changed.", body = CannedBody),
+        (status = 403, description = "`forbidden`: only admins change shared ones, and only its owner a personal one.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such canned response.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the shortcut is taken.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<Fields>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<CannedBody>, ApiError> {
     let mut record = find(&state, &id)?;
     may_manage(&principal, &record)?;
     if let Some(shortcut) = &body.shortcut {
@@ -182,10 +236,25 @@ pub(crate) async fn update(
     state.inner.store.update_canned(&record)?;
     audit_shared(&state, &principal, client, &record, "changed").await?;
     state.durable().await?;
-    Ok(ResponseJson(json!({ "canned": view(&record) })))
+    Ok(ResponseJson(CannedBody {
+        canned: view(&record),
+    }))
 }
 
-/// `DELETE /api/v1/canned/{id}`.
+/// Delete a canned response.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/canned/{id}",
+    operation_id = "delete_canned",
+    tag = "canned",
+    params(("id" = u64, Path, description = "The canned response's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "`forbidden`: only admins delete shared ones, and only its owner a personal one.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such canned response.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -201,21 +270,39 @@ pub(crate) async fn delete(
 }
 
 /// Body of a render.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RenderCanned)]
 pub(crate) struct RenderFor {
+    /// The conversation whose contact, agent and channel fill the variables.
     conversation_id: u64,
 }
 
-/// `POST /api/v1/canned/{id}/render`: the text with the conversation's
-/// contact, agent and channel filled in, ready for the composer.
+/// Render a canned response.
+///
+/// The text with the conversation's contact, agent and channel filled in,
+/// ready for the composer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/canned/{id}/render",
+    operation_id = "render_canned",
+    tag = "canned",
+    params(("id" = u64, Path, description = "The canned response's id.")),
+    request_body = RenderFor,
+    responses(
+        (status = 200, description = "The rendered text.", body = RenderedText),
+        (status = 403, description = "`forbidden`: an agent named a conversation that is not theirs.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such canned response (or another user's personal one), or no such conversation.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn render_for(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<RenderFor>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<RenderedText>, ApiError> {
     let record = find(&state, &id)?;
     if record.owner.is_some_and(|o| o != principal.user.id.0) {
         return Err(ApiError::not_found(format!(
@@ -240,5 +327,5 @@ pub(crate) async fn render_for(
             channel_name: channel.as_ref().map_or("", |c| c.name.as_str()),
         },
     );
-    Ok(ResponseJson(json!({ "text": text })))
+    Ok(ResponseJson(RenderedText { text }))
 }

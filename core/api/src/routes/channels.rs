@@ -12,35 +12,61 @@ use omnigate_store::channels::ChannelRecord;
 use omnigate_store::conversations::delivery;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::auth::{Principal, secret};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, parse_id};
+use crate::openapi::schemas;
 use crate::state::AppState;
-use crate::views::ChannelView;
+use crate::views::{
+    ChannelBody, ChannelList, ChannelSecrets, ChannelView, DeliveryRecorded, InboundAck,
+    MessageReceived,
+};
 
 /// Prefix of channel inbound tokens, so a leaked one is recognisable.
 const CHANNEL_TOKEN_PREFIX: &str = "ogc_";
 
-/// `GET /api/v1/channels`.
-pub(crate) async fn list(State(state): State<AppState>) -> Result<ResponseJson<Value>, ApiError> {
+/// List channels.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels",
+    operation_id = "list_channels",
+    tag = "channels",
+    responses(
+        (status = 200, description = "Every channel, without secrets.", body = ChannelList),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+) -> Result<ResponseJson<ChannelList>, ApiError> {
     let channels = state.inner.store.channels()?;
-    let views: Vec<ChannelView> = channels.iter().map(ChannelView::from).collect();
-    Ok(ResponseJson(json!({ "channels": views })))
+    let channels: Vec<ChannelView> = channels.iter().map(ChannelView::from).collect();
+    Ok(ResponseJson(ChannelList { channels }))
 }
 
-/// Fields of a channel an admin sets.
-#[derive(Deserialize)]
+/// Fields of a channel an admin sets. On a change absent fields stay and
+/// `null` clears.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChannelFields {
+    /// 1 to 100 characters; required on create.
     name: Option<String>,
+    /// `api` (the default; other kinds arrive as plugins). Cannot change.
     kind: Option<String>,
-    /// `null` = no service window.
+    /// 1 second to 30 days; `null` = no service window.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<u64>, required = false, minimum = 1, maximum = 2592000)]
     service_window_secs: Option<Option<u64>>,
+    /// The flow new conversations start in; `null` = the queue.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>, required = false)]
     default_flow: Option<Option<String>>,
+    /// An absolute `http://` or `https://` URL outbound messages are POSTed
+    /// to; `null` = none.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>, required = false)]
     webhook_url: Option<Option<String>>,
     disabled: Option<bool>,
 }
@@ -109,13 +135,26 @@ fn check_flow(flow: Option<String>) -> Result<Option<String>, ValidationError> {
     }
 }
 
-/// `POST /api/v1/channels`: the inbound token is in this response only.
+/// Create a channel.
+///
+/// The inbound token and webhook secret are in this answer only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels",
+    operation_id = "create_channel",
+    tag = "channels",
+    request_body = ChannelFields,
+    responses(
+        (status = 201, description = "Created.", body = ChannelSecrets),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<ChannelFields>,
-) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+) -> Result<(StatusCode, ResponseJson<ChannelSecrets>), ApiError> {
     let name = check_name(body.name.as_deref().unwrap_or_default())?;
     let kind = body.kind.unwrap_or_else(|| "api".into());
     if kind != "api" {
@@ -151,11 +190,11 @@ pub(crate) async fn create(
     state.durable().await?;
     Ok((
         StatusCode::CREATED,
-        ResponseJson(json!({
-            "channel": ChannelView::from(&channel),
-            "inbound_token": token,
-            "webhook_secret": channel.webhook_secret,
-        })),
+        ResponseJson(ChannelSecrets {
+            channel: ChannelView::from(&channel),
+            inbound_token: token,
+            webhook_secret: channel.webhook_secret,
+        }),
     ))
 }
 
@@ -168,25 +207,52 @@ fn find(state: &AppState, raw: &str) -> Result<ChannelRecord, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no channel with id `{raw}`")))
 }
 
-/// `GET /api/v1/channels/{id}`.
+/// One channel.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels/{id}",
+    operation_id = "get_channel",
+    tag = "channels",
+    params(("id" = u64, Path, description = "The channel's id.")),
+    responses(
+        (status = 200, description = "The channel, without secrets.", body = ChannelBody),
+        (status = 404, description = "`not_found`: no such channel.", body = ErrorBody),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ChannelBody>, ApiError> {
     let channel = find(&state, &id)?;
-    Ok(ResponseJson(
-        json!({ "channel": ChannelView::from(&channel) }),
-    ))
+    Ok(ResponseJson(ChannelBody {
+        channel: ChannelView::from(&channel),
+    }))
 }
 
-/// `PATCH /api/v1/channels/{id}`: absent fields stay, `null` clears.
+/// Change a channel.
+///
+/// Absent fields stay, `null` clears. Audited.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/channels/{id}",
+    operation_id = "update_channel",
+    tag = "channels",
+    params(("id" = u64, Path, description = "The channel's id.")),
+    request_body = ChannelFields,
+    responses(
+        (status = 200, description = "The channel as changed.", body = ChannelBody),
+        (status = 404, description = "`not_found`: no such channel.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<ChannelFields>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ChannelBody>, ApiError> {
     let mut channel = find(&state, &id)?;
     if body.kind.as_ref().is_some_and(|k| *k != channel.kind) {
         return Err(ValidationError::new("kind", "a channel's kind cannot change").into());
@@ -214,19 +280,33 @@ pub(crate) async fn update(
             .detail(json!({ "view": ChannelView::from(&channel) }).to_string()),
     )?;
     state.durable().await?;
-    Ok(ResponseJson(
-        json!({ "channel": ChannelView::from(&channel) }),
-    ))
+    Ok(ResponseJson(ChannelBody {
+        channel: ChannelView::from(&channel),
+    }))
 }
 
-/// `POST /api/v1/channels/{id}/token`: a new inbound token (the old one
-/// stops working at once) and a new webhook secret, shown once.
+/// Rotate a channel's secrets.
+///
+/// A new inbound token (the old one stops working at once) and a new
+/// webhook secret, shown once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels/{id}/token",
+    operation_id = "rotate_channel_token",
+    tag = "channels",
+    params(("id" = u64, Path, description = "The channel's id.")),
+    responses(
+        (status = 200, description = "The new secrets.", body = ChannelSecrets),
+        (status = 404, description = "`not_found`: no such channel.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn rotate_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ChannelSecrets>, ApiError> {
     let mut channel = find(&state, &id)?;
     let token = format!("{CHANNEL_TOKEN_PREFIX}{}", secret::random_token());
     channel.inbound_token_hash = secret::sha256(&token);
@@ -239,11 +319,11 @@ pub(crate) async fn rotate_token(
             .detail(json!({ "rotated": "inbound_token,webhook_secret" }).to_string()),
     )?;
     state.durable().await?;
-    Ok(ResponseJson(json!({
-        "channel": ChannelView::from(&channel),
-        "inbound_token": token,
-        "webhook_secret": channel.webhook_secret,
-    })))
+    Ok(ResponseJson(ChannelSecrets {
+        channel: ChannelView::from(&channel),
+        inbound_token: token,
+        webhook_secret: channel.webhook_secret,
+    }))
 }
 
 /// The channel whose inbound token the request carries, which must be the
@@ -285,8 +365,8 @@ impl FromRequestParts<AppState> for AuthenticatedChannel {
     }
 }
 
-/// Body of an inbound webhook call.
-#[derive(Deserialize)]
+/// Body of an inbound webhook call, told apart by `type`.
+#[derive(Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum InboundBody {
     /// A contact's message.
@@ -294,25 +374,32 @@ pub(crate) enum InboundBody {
         /// The integrator's id for the message (makes retries idempotent).
         message_id: String,
         contact: InboundContact,
+        #[schema(value_type = schemas::MessageContent)]
         content: Value,
     },
-    /// A delivery report for one of our outbound messages.
+    /// A delivery report for one of our outbound messages; name the message
+    /// by exactly one of `message_id` and `omnigate_message_id`.
     Status {
         /// The id the integrator's webhook answered with...
         message_id: Option<String>,
         /// ...or omnigate's own message id.
         omnigate_message_id: Option<u64>,
+        #[schema(schema_with = schemas::reported_status)]
         status: String,
+        /// Why a `failed` message failed (at most 500 characters).
         reason: Option<String>,
     },
 }
 
 /// The contact of an inbound message.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct InboundContact {
+    /// The channel's id for the contact.
     id: String,
+    /// At most 200 characters.
     name: Option<String>,
+    /// At most 40 characters.
     phone: Option<String>,
 }
 
@@ -332,14 +419,33 @@ fn optional_text(
     }
 }
 
-/// `POST /webhooks/{channel}`: an API channel's inbound message or delivery
-/// report. Answers 200 only once the message is on disk; a retry with the
-/// same `message_id` answers the same and stores nothing new.
+/// Deliver an inbound message or a delivery report.
+///
+/// An API channel's integrator posts a contact's message or a delivery
+/// report for an outbound one. Answers 200 only once the message is on
+/// disk; a retry with the same `message_id` answers the same and stores
+/// nothing new.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{channel}",
+    operation_id = "channel_inbound",
+    tag = "webhooks",
+    params(("channel" = u64, Path, description = "The channel's id.")),
+    request_body = InboundBody,
+    responses(
+        (status = 200, description = "For a `message`: stored (or a duplicate of one stored). For a `status`: the delivery status now.", body = InboundAck),
+        (status = 401, description = "`unauthenticated`: no inbound token, or not this channel's.", body = ErrorBody),
+        (status = 404, description = "`not_found`: the status names no outbound message of this channel.", body = ErrorBody),
+        (status = 409, description = "`channel_disabled`: the channel is disabled.", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`: the server cannot write to disk.", body = ErrorBody),
+    ),
+    security(("channel_token" = []))
+)]
 pub(crate) async fn inbound(
     State(state): State<AppState>,
     AuthenticatedChannel(channel): AuthenticatedChannel,
     Json(body): Json<InboundBody>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<InboundAck>, ApiError> {
     state.refuse_if_read_only()?;
     let engine = state.engine();
     match body {
@@ -362,10 +468,10 @@ pub(crate) async fn inbound(
                 },
             )?;
             engine.durable().await?;
-            Ok(ResponseJson(json!({
-                "message_id": received.message.id,
-                "conversation_id": received.message.conversation_id,
-                "duplicate": received.duplicate,
+            Ok(ResponseJson(InboundAck::Received(MessageReceived {
+                message_id: received.message.id,
+                conversation_id: received.message.conversation_id,
+                duplicate: received.duplicate,
             })))
         }
         InboundBody::Status {
@@ -435,9 +541,9 @@ pub(crate) async fn inbound(
             }
             engine.durable().await?;
             let current = updated.unwrap_or(message);
-            Ok(ResponseJson(json!({
-                "message_id": current.id,
-                "delivery": delivery_status(current.delivery, current.failure).as_str(),
+            Ok(ResponseJson(InboundAck::Recorded(DeliveryRecorded {
+                message_id: current.id,
+                delivery: delivery_status(current.delivery, current.failure).as_str(),
             })))
         }
     }

@@ -10,13 +10,19 @@ use omnigate_domain::{Timestamp, UserId};
 use omnigate_engine::{Caller, status_name, wire};
 use omnigate_store::{ConversationRecord, StatusRecord};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, Query, parse_id};
+use crate::openapi::schemas;
 use crate::state::AppState;
-use crate::views::{ContactView, ConversationView, EndView, MessageView, TransferView};
+use crate::views::{
+    ActionResult, ContactView, ConversationBody, ConversationPage, ConversationStub,
+    ConversationView, EndView, Inbox, MessageBody, MessagePage, MessageView, QueueSummary,
+    SearchMatch, SettledConversation, TransferView,
+};
 
 /// The engine's view of the caller.
 pub(crate) fn caller(principal: &Principal, client: ClientAddr) -> Caller {
@@ -60,6 +66,7 @@ pub(crate) fn view(
         message_count: conversation.message_count,
         unread: conversation.unread,
         tags: conversation.tags.clone(),
+        search_match: None,
     };
     match &conversation.status {
         StatusRecord::InFlow { flow } => view.flow = Some(flow.clone()),
@@ -96,12 +103,24 @@ fn conversation_id(raw: &str) -> Result<u64, ApiError> {
     parse_id("conversation", raw)
 }
 
-/// `GET /api/v1/inbox`: what the caller holds or is offered, their desk
-/// figures, and the queue's length.
+/// The caller's inbox.
+///
+/// What the caller holds or is offered, their desk figures, and the
+/// queue's length.
+#[utoipa::path(
+    get,
+    path = "/api/v1/inbox",
+    operation_id = "inbox",
+    tag = "conversations",
+    responses(
+        (status = 200, description = "The inbox.", body = Inbox),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn inbox(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<Inbox>, ApiError> {
     let engine = state.engine();
     engine.tick()?;
     let me = principal.user.id;
@@ -115,37 +134,46 @@ pub(crate) async fn inbox(
     let agent = engine.agent(me);
     let queue = engine.queue();
     let now = state.now();
-    Ok(ResponseJson(json!({
-        "presence": agent.presence.as_str(),
-        "load": agent.load,
-        "capacity": agent.capacity,
-        "queue": {
-            "length": queue.len(),
-            "oldest_waiting_secs": queue.first().map(|(_, since)| now.since(*since).as_secs()),
+    Ok(ResponseJson(Inbox {
+        presence: agent.presence.as_str(),
+        load: agent.load,
+        capacity: agent.capacity,
+        queue: QueueSummary {
+            length: queue.len(),
+            oldest_waiting_secs: queue.first().map(|(_, since)| now.since(*since).as_secs()),
         },
-        "conversations": conversations,
-    })))
+        conversations,
+    }))
 }
 
 /// Filters of the history list.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct HistoryQuery {
+    #[param(schema_with = schemas::status_filter, required = false)]
     status: Option<String>,
+    /// Channel id.
     channel: Option<u64>,
+    /// The agent who holds it (or held it last).
     agent: Option<u64>,
+    /// End reason.
     reason: Option<String>,
+    /// A tag (case-insensitive).
     tag: Option<String>,
     /// Contact name, phone or channel id (case-insensitive substring).
     contact: Option<String>,
     /// RFC 3339; conversations with activity at or after.
+    #[param(format = DateTime)]
     from: Option<String>,
     /// RFC 3339; conversations created before.
+    #[param(format = DateTime)]
     to: Option<String>,
     /// Full-text search over message text; results newest match first.
     q: Option<String>,
     /// The `next_cursor` of the previous page (opaque).
     cursor: Option<String>,
+    /// At most this many (default 50, at most 200).
     limit: Option<usize>,
 }
 
@@ -165,14 +193,28 @@ fn parse_time(field: &'static str, raw: Option<&String>) -> Result<Option<Timest
 /// little cannot make one request read the whole history.
 const SCAN_LIMIT: usize = 50_000;
 
-/// `GET /api/v1/conversations`: history (all past and current ones the
-/// caller may see), newest first, filtered, with cursor paging.
+/// History.
+///
+/// Every past and current conversation the caller may see, newest first,
+/// filtered, with cursor paging.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations",
+    operation_id = "list_conversations",
+    tag = "conversations",
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "A page of conversations.", body = ConversationPage),
+        (status = 400, description = "`invalid_request`: an unknown `status` or a `from`/`to` that is not RFC 3339.", body = ErrorBody),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     client: ClientAddr,
     principal: Principal,
     Query(q): Query<HistoryQuery>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ConversationPage>, ApiError> {
     let engine = state.engine();
     let caller = caller(&principal, client);
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
@@ -272,17 +314,21 @@ pub(crate) async fn list(
     }
     let mut views = Vec::with_capacity(page.len());
     for c in &page {
-        let mut item =
-            serde_json::to_value(view(&state, c)?).map_err(|e| ApiError::internal(&e))?;
-        if let Some((message_id, at)) = matches.iter().find(|(id, _)| *id == c.id).map(|(_, m)| *m)
-        {
-            item["match"] = json!({ "message_id": message_id, "at": Timestamp(at).to_rfc3339() });
-        }
+        let mut item = view(&state, c)?;
+        item.search_match =
+            matches
+                .iter()
+                .find(|(id, _)| *id == c.id)
+                .map(|(_, (message_id, at))| SearchMatch {
+                    message_id: *message_id,
+                    at: Timestamp(*at).to_rfc3339(),
+                });
         views.push(item);
     }
-    Ok(ResponseJson(
-        json!({ "conversations": views, "next_cursor": next_cursor }),
-    ))
+    Ok(ResponseJson(ConversationPage {
+        conversations: views,
+        next_cursor,
+    }))
 }
 
 /// Hits read from the index per step of a search page.
@@ -386,39 +432,69 @@ fn search_page(
     }
 }
 
-/// `GET /api/v1/conversations/{id}`.
+/// One conversation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}",
+    operation_id = "get_conversation",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    responses(
+        (status = 200, description = "The conversation.", body = ConversationBody),
+        (status = 403, description = "`forbidden`: an agent asked for a conversation that is not theirs.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation.", body = ErrorBody),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ConversationBody>, ApiError> {
     let id = conversation_id(&id)?;
     let conversation = state
         .engine()
         .conversation_for(&caller(&principal, client), id)?;
-    Ok(ResponseJson(
-        json!({ "conversation": view(&state, &conversation)? }),
-    ))
+    Ok(ResponseJson(ConversationBody {
+        conversation: view(&state, &conversation)?,
+    }))
 }
 
 /// Paging of a thread.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ThreadQuery {
     /// Messages after this message id.
     after: Option<u64>,
+    /// At most this many (default 100, at most 500).
     limit: Option<usize>,
 }
 
-/// `GET /api/v1/conversations/{id}/messages`: the thread, oldest first.
+/// A conversation's thread.
+///
+/// Its messages and notes, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}/messages",
+    operation_id = "list_messages",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id."), ThreadQuery),
+    responses(
+        (status = 200, description = "A page of the thread.", body = MessagePage),
+        (status = 403, description = "`forbidden`: an agent asked for a conversation that is not theirs.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation.", body = ErrorBody),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn messages(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Query(q): Query<ThreadQuery>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<MessagePage>, ApiError> {
     let id = conversation_id(&id)?;
     let engine = state.engine();
     engine.conversation_for(&caller(&principal, client), id)?;
@@ -428,31 +504,51 @@ pub(crate) async fn messages(
     let next_after = (views.len() == limit)
         .then(|| views.last().map(|m| m.id))
         .flatten();
-    Ok(ResponseJson(
-        json!({ "messages": views, "next_after": next_after }),
-    ))
+    Ok(ResponseJson(MessagePage {
+        messages: views,
+        next_after,
+    }))
 }
 
 /// Body of a send.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SendMessage)]
 pub(crate) struct Send {
+    #[schema(value_type = schemas::MessageContent)]
     content: Value,
     /// A private note for colleagues instead of a message to the contact.
     #[serde(default)]
     note: bool,
 }
 
-/// `POST /api/v1/conversations/{id}/messages`: 201 once durable. Outside
-/// the service window free-form content is refused with 409
+/// Send a message or a note.
+///
+/// Answers 201 once the message is on disk; delivery to the channel follows.
+/// Outside the service window free-form content is refused with 409
 /// `template_required`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/messages",
+    operation_id = "send_message",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    request_body = Send,
+    responses(
+        (status = 201, description = "Stored.", body = MessageBody),
+        (status = 403, description = "`forbidden`: the conversation is not assigned to the caller (supervisors may write in any live one).", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation.", body = ErrorBody),
+        (status = 409, description = "`template_required`: outside the service window only templates go. `conversation_ended`: it is read-only. `channel_disabled`: its channel is disabled.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn send(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<Send>,
-) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+) -> Result<(StatusCode, ResponseJson<MessageBody>), ApiError> {
     let id = conversation_id(&id)?;
     let content = wire::content_from_json(&body.content)?;
     let engine = state.engine();
@@ -460,11 +556,28 @@ pub(crate) async fn send(
     engine.durable().await?;
     Ok((
         StatusCode::CREATED,
-        ResponseJson(json!({ "message": MessageView::from(&message) })),
+        ResponseJson(MessageBody {
+            message: MessageView::from(&message),
+        }),
     ))
 }
 
-/// `POST /api/v1/conversations/{id}/read`.
+/// Mark as read.
+///
+/// Clears the conversation's unread count.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/read",
+    operation_id = "mark_read",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    responses(
+        (status = 204, description = "Marked."),
+        (status = 403, description = "`forbidden`: an agent asked for a conversation that is not theirs.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn mark_read(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -479,27 +592,43 @@ pub(crate) async fn mark_read(
 }
 
 /// Body of a tag change.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SetTags)]
 pub(crate) struct Tags {
+    /// The whole new set (stored lower-case).
     tags: Vec<String>,
 }
 
-/// `PUT /api/v1/conversations/{id}/tags`.
+/// Set a conversation's tags.
+#[utoipa::path(
+    put,
+    path = "/api/v1/conversations/{id}/tags",
+    operation_id = "set_tags",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    request_body = Tags,
+    responses(
+        (status = 200, description = "The conversation with its tags.", body = ConversationBody),
+        (status = 403, description = "`forbidden`: an agent asked for a conversation that is not theirs.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn set_tags(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<Tags>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ConversationBody>, ApiError> {
     let id = conversation_id(&id)?;
     let engine = state.engine();
     let conversation = engine.set_tags(&caller(&principal, client), id, body.tags)?;
     engine.durable().await?;
-    Ok(ResponseJson(
-        json!({ "conversation": view(&state, &conversation)? }),
-    ))
+    Ok(ResponseJson(ConversationBody {
+        conversation: view(&state, &conversation)?,
+    }))
 }
 
 /// Answers a desk action with the conversation as it is now.
@@ -507,7 +636,7 @@ async fn settled(
     state: &AppState,
     caller: &Caller,
     id: u64,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let engine = state.engine();
     engine.durable().await?;
     let conversation = engine
@@ -516,33 +645,55 @@ async fn settled(
         .ok_or_else(|| ApiError::not_found(format!("no conversation with id `{id}`")))?;
     // After a transfer or end the caller may no longer see it; say only
     // what they may know.
-    if engine.may_read(caller, &conversation) {
-        Ok(ResponseJson(
-            json!({ "conversation": view(state, &conversation)? }),
-        ))
+    let conversation = if engine.may_read(caller, &conversation) {
+        SettledConversation::Visible(Box::new(view(state, &conversation)?))
     } else {
-        Ok(ResponseJson(
-            json!({ "conversation": { "id": id, "status": status_name(&conversation.status) } }),
-        ))
-    }
+        SettledConversation::Hidden(ConversationStub {
+            id,
+            status: status_name(&conversation.status),
+        })
+    };
+    Ok(ResponseJson(ActionResult { conversation }))
 }
 
 /// Body of a transfer request.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TransferRequest)]
 pub(crate) struct Transfer {
+    /// The online agent to offer it to.
     agent_id: u64,
+    /// For the target; at most 1000 characters.
     note: Option<String>,
 }
 
-/// `POST /api/v1/conversations/{id}/transfer`: offers it to an online agent.
+/// Offer a conversation to a colleague.
+///
+/// The target must be online; until they accept, the caller keeps the
+/// conversation. Declined or unanswered offers come back (rule 4).
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/transfer",
+    operation_id = "request_transfer",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    request_body = Transfer,
+    responses(
+        (status = 200, description = "The conversation as it is now (only its id and status if the caller may no longer read it).", body = ActionResult),
+        (status = 403, description = "`not_holder`: only the agent who holds it may transfer it.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such live conversation.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: it is not assigned. `agent_not_online`: the target is not online.", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: a transfer to oneself, or a note that is too long.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn transfer(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<Transfer>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let id = conversation_id(&id)?;
     let caller = caller(&principal, client);
     state
@@ -551,39 +702,83 @@ pub(crate) async fn transfer(
     settled(&state, &caller, id).await
 }
 
-/// `POST /api/v1/conversations/{id}/transfer/accept`.
+/// Accept a transfer offered to the caller.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/transfer/accept",
+    operation_id = "accept_transfer",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    responses(
+        (status = 200, description = "The conversation as it is now (only its id and status if the caller may no longer read it).", body = ActionResult),
+        (status = 403, description = "`not_transfer_target`: the offer is for someone else.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such live conversation.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: no transfer is pending.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn accept_transfer(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let id = conversation_id(&id)?;
     let caller = caller(&principal, client);
     state.engine().answer_transfer(&caller, id, true)?;
     settled(&state, &caller, id).await
 }
 
-/// `POST /api/v1/conversations/{id}/transfer/decline`.
+/// Decline a transfer offered to the caller.
+///
+/// The conversation goes back to the agent who offered it, with a notice.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/transfer/decline",
+    operation_id = "decline_transfer",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    responses(
+        (status = 200, description = "The conversation as it is now (only its id and status if the caller may no longer read it).", body = ActionResult),
+        (status = 403, description = "`not_transfer_target`: the offer is for someone else.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such live conversation.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: no transfer is pending.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn decline_transfer(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let id = conversation_id(&id)?;
     let caller = caller(&principal, client);
     state.engine().answer_transfer(&caller, id, false)?;
     settled(&state, &caller, id).await
 }
 
-/// `POST /api/v1/conversations/{id}/transfer-to-queue`.
+/// Put a conversation back into the queue.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/transfer-to-queue",
+    operation_id = "transfer_to_queue",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    responses(
+        (status = 200, description = "The conversation as it is now (only its id and status if the caller may no longer read it).", body = ActionResult),
+        (status = 403, description = "`not_holder`: only the agent who holds it may do this.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such live conversation.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: it is not assigned.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn transfer_to_queue(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let id = conversation_id(&id)?;
     let caller = caller(&principal, client);
     state.engine().transfer_to_queue(&caller, id)?;
@@ -591,20 +786,38 @@ pub(crate) async fn transfer_to_queue(
 }
 
 /// Body of a hand-over to a flow.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TransferToFlow)]
 pub(crate) struct ToFlow {
+    /// The flow's name, 1 to 100 characters.
     flow: String,
 }
 
-/// `POST /api/v1/conversations/{id}/transfer-to-flow`.
+/// Hand a conversation to a chatbot flow.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/transfer-to-flow",
+    operation_id = "transfer_to_flow",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    request_body = ToFlow,
+    responses(
+        (status = 200, description = "The conversation as it is now (only its id and status if the caller may no longer read it).", body = ActionResult),
+        (status = 403, description = "`not_holder`: only the agent who holds it may do this.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such live conversation.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: it is not assigned.", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: the flow name is empty or too long.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn transfer_to_flow(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<ToFlow>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let id = conversation_id(&id)?;
     let caller = caller(&principal, client);
     state.engine().transfer_to_flow(&caller, id, body.flow)?;
@@ -612,20 +825,41 @@ pub(crate) async fn transfer_to_flow(
 }
 
 /// Body of an end.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EndConversation)]
 pub(crate) struct End {
+    /// One of the desk settings' `end_reasons`; required in effect.
     reason: Option<String>,
 }
 
-/// `POST /api/v1/conversations/{id}/end`: needs a reason from the list.
+/// End a conversation.
+///
+/// Needs a reason from the configured list (rule 5); the conversation
+/// becomes read-only. Supervisors may end any live conversation.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/end",
+    operation_id = "end_conversation",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    request_body = End,
+    responses(
+        (status = 200, description = "The conversation as it is now (only its id and status if the caller may no longer read it).", body = ActionResult),
+        (status = 403, description = "`not_holder`: only the agent who holds it (or a supervisor) may end it.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such live conversation.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: it is not assigned (or already ended).", body = ErrorBody),
+        (status = 422, description = "`invalid_end_reason`: no reason, or one not in the list.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn end(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<End>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let id = conversation_id(&id)?;
     let caller = caller(&principal, client);
     state
@@ -634,13 +868,29 @@ pub(crate) async fn end(
     settled(&state, &caller, id).await
 }
 
-/// `POST /api/v1/conversations/{id}/reopen`: into the caller's inbox.
+/// Reopen an ended conversation.
+///
+/// Into the caller's inbox (rule 6); the service window still applies.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/reopen",
+    operation_id = "reopen_conversation",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    responses(
+        (status = 200, description = "The conversation as it is now (only its id and status if the caller may no longer read it).", body = ActionResult),
+        (status = 403, description = "`forbidden`: an agent asked for a conversation they did not handle, or the contact has a newer open conversation.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: it has not ended.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn reopen(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let id = conversation_id(&id)?;
     let caller = caller(&principal, client);
     state.engine().reopen(&caller, id)?;
@@ -648,20 +898,36 @@ pub(crate) async fn reopen(
 }
 
 /// Body of a reassignment.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ReassignConversation)]
 pub(crate) struct Reassign {
+    /// The online agent to give it to.
     agent_id: u64,
 }
 
-/// `POST /api/v1/conversations/{id}/reassign` (supervisors).
+/// Give a conversation to an agent (supervisors).
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/reassign",
+    operation_id = "reassign_conversation",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id.")),
+    request_body = Reassign,
+    responses(
+        (status = 200, description = "The conversation as it is now (only its id and status if the caller may no longer read it).", body = ActionResult),
+        (status = 404, description = "`not_found`: no such live conversation.", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: it is not queued, assigned or transfer pending. `agent_not_online`: the agent is not online.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn reassign(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<Reassign>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ActionResult>, ApiError> {
     let id = conversation_id(&id)?;
     let caller = caller(&principal, client);
     state

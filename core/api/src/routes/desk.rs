@@ -5,21 +5,28 @@ use std::time::Duration;
 
 use axum::Json as ResponseJson;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use omnigate_domain::routing::Presence;
 use omnigate_domain::{Role, UserId};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::conversations::{caller, view};
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, parse_id};
+use crate::openapi::schemas;
 use crate::state::AppState;
+use crate::views::{
+    AgentList, AgentStatus, AgentSummary, ConversationBody, DeskSettingsView, QueuedConversation,
+    SupervisorAgent, SupervisorDesk,
+};
 
 /// Body of a presence change.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SetPresence {
+    #[schema(schema_with = schemas::presence)]
     presence: String,
 }
 
@@ -36,29 +43,42 @@ fn parse_presence(raw: &str) -> Result<Presence, ApiError> {
     }
 }
 
-fn agent_json(state: &AppState, id: UserId) -> Value {
+fn agent_status(state: &AppState, id: UserId) -> AgentStatus {
     let agent = state.engine().agent(id);
-    json!({
-        "user_id": id.0,
-        "presence": agent.presence.as_str(),
-        "load": agent.load,
-        "capacity": agent.capacity,
-    })
+    AgentStatus {
+        user_id: id.0,
+        presence: agent.presence.as_str(),
+        load: agent.load,
+        capacity: agent.capacity,
+    }
 }
 
-/// `PUT /api/v1/me/presence`: going online may hand out queued
-/// conversations at once; break and offline keep what one holds.
+/// Set the caller's presence.
+///
+/// Going online may hand out queued conversations at once; break and
+/// offline keep what one holds.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/presence",
+    operation_id = "set_own_presence",
+    tag = "desk",
+    request_body = SetPresence,
+    responses(
+        (status = 200, description = "The caller's desk figures now.", body = AgentStatus),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn set_own_presence(
     State(state): State<AppState>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<SetPresence>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<AgentStatus>, ApiError> {
     let presence = parse_presence(&body.presence)?;
     let engine = state.engine();
     engine.set_presence(&caller(&principal, client), principal.user.id, presence)?;
     engine.durable().await?;
-    Ok(ResponseJson(agent_json(&state, principal.user.id)))
+    Ok(ResponseJson(agent_status(&state, principal.user.id)))
 }
 
 fn existing_agent(state: &AppState, raw: &str) -> Result<UserId, ApiError> {
@@ -73,52 +93,94 @@ fn existing_agent(state: &AppState, raw: &str) -> Result<UserId, ApiError> {
     }
 }
 
-/// `PUT /api/v1/agents/{id}/presence` (supervisors): audited.
+/// Set an agent's presence (supervisors).
+///
+/// Audited.
+#[utoipa::path(
+    put,
+    path = "/api/v1/agents/{id}/presence",
+    operation_id = "set_agent_presence",
+    tag = "desk",
+    params(("id" = u64, Path, description = "The agent's user id.")),
+    request_body = SetPresence,
+    responses(
+        (status = 200, description = "The agent's desk figures now.", body = AgentStatus),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        (status = 409, description = "`user_disabled`: the user is disabled.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn set_presence(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<SetPresence>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<AgentStatus>, ApiError> {
     let agent = existing_agent(&state, &id)?;
     let presence = parse_presence(&body.presence)?;
     let engine = state.engine();
     engine.set_presence(&caller(&principal, client), agent, presence)?;
     engine.durable().await?;
-    Ok(ResponseJson(agent_json(&state, agent)))
+    Ok(ResponseJson(agent_status(&state, agent)))
 }
 
 /// Body of a capacity change.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SetCapacity {
     /// `null` follows the default; 0 = manual pull only.
     capacity: Option<u32>,
 }
 
-/// `PUT /api/v1/agents/{id}/capacity` (admins).
+/// Set an agent's capacity (admins).
+#[utoipa::path(
+    put,
+    path = "/api/v1/agents/{id}/capacity",
+    operation_id = "set_agent_capacity",
+    tag = "desk",
+    params(("id" = u64, Path, description = "The agent's user id.")),
+    request_body = SetCapacity,
+    responses(
+        (status = 200, description = "The agent's desk figures now.", body = AgentStatus),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        (status = 409, description = "`user_disabled`: the user is disabled.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn set_capacity(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<SetCapacity>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<AgentStatus>, ApiError> {
     let agent = existing_agent(&state, &id)?;
     let engine = state.engine();
     engine.set_capacity(&caller(&principal, client), agent, body.capacity)?;
     engine.durable().await?;
-    Ok(ResponseJson(agent_json(&state, agent)))
+    Ok(ResponseJson(agent_status(&state, agent)))
 }
 
-/// `POST /api/v1/queue/pull`: the oldest waiting conversation, regardless
-/// of capacity (rule 3).
+/// Pull from the queue.
+///
+/// Takes the oldest waiting conversation, regardless of capacity (rule 3).
+#[utoipa::path(
+    post,
+    path = "/api/v1/queue/pull",
+    operation_id = "pull",
+    tag = "desk",
+    responses(
+        (status = 200, description = "The conversation, now the caller's.", body = ConversationBody),
+        (status = 409, description = "`queue_empty`: nothing is waiting. `agent_not_online`: the caller is not online.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn pull(
     State(state): State<AppState>,
     client: ClientAddr,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<ConversationBody>, ApiError> {
     let engine = state.engine();
     let id = engine.pull(&caller(&principal, client))?;
     engine.durable().await?;
@@ -126,33 +188,59 @@ pub(crate) async fn pull(
         .store()
         .conversation(id)?
         .ok_or_else(|| ApiError::internal(&"pulled conversation missing"))?;
-    Ok(ResponseJson(
-        json!({ "conversation": view(&state, &conversation)? }),
-    ))
+    Ok(ResponseJson(ConversationBody {
+        conversation: view(&state, &conversation)?,
+    }))
 }
 
-/// `GET /api/v1/agents`: every enabled agent, supervisor and admin with
-/// presence and load; the console lists the online ones as transfer targets.
-pub(crate) async fn agents(State(state): State<AppState>) -> Result<ResponseJson<Value>, ApiError> {
+/// List agents.
+///
+/// Every enabled agent, supervisor and admin with presence and load; the
+/// console lists the online ones as transfer targets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agents",
+    operation_id = "list_agents",
+    tag = "desk",
+    responses(
+        (status = 200, description = "The agents.", body = AgentList),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+pub(crate) async fn agents(State(state): State<AppState>) -> Result<Response, ApiError> {
     let users = state.inner.store.users()?;
-    let agents: Vec<Value> = users
+    let agents: Vec<AgentSummary> = users
         .iter()
         .filter(|u| !u.disabled)
         .map(|u| {
-            let mut agent = agent_json(&state, u.id);
-            agent["display_name"] = json!(u.display_name.as_str());
-            agent["role"] = json!(u.role.as_str());
-            agent
+            let status = agent_status(&state, u.id);
+            AgentSummary {
+                user_id: status.user_id,
+                presence: status.presence,
+                load: status.load,
+                capacity: status.capacity,
+                display_name: u.display_name.as_str(),
+                role: u.role.as_str(),
+            }
         })
         .collect();
-    Ok(ResponseJson(json!({ "agents": agents })))
+    Ok(ResponseJson(AgentList { agents }).into_response())
 }
 
-/// `GET /api/v1/supervisor/desk`: the live queue with waiting times and
-/// every agent's presence and load.
-pub(crate) async fn supervisor_view(
-    State(state): State<AppState>,
-) -> Result<ResponseJson<Value>, ApiError> {
+/// The supervisor's view of the desk.
+///
+/// The live queue with waiting times and every agent's presence and load.
+#[utoipa::path(
+    get,
+    path = "/api/v1/supervisor/desk",
+    operation_id = "supervisor_desk",
+    tag = "desk",
+    responses(
+        (status = 200, description = "The queue and the agents.", body = SupervisorDesk),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+pub(crate) async fn supervisor_view(State(state): State<AppState>) -> Result<Response, ApiError> {
     let engine = state.engine();
     engine.tick()?;
     let now = state.now();
@@ -161,42 +249,59 @@ pub(crate) async fn supervisor_view(
         let Some(conversation) = engine.store().conversation(id)? else {
             continue;
         };
-        let mut item = serde_json::to_value(view(&state, &conversation)?)
-            .map_err(|e| ApiError::internal(&e))?;
-        item["waiting_secs"] = json!(now.since(since).as_secs());
-        queue.push(item);
+        queue.push(QueuedConversation {
+            conversation: view(&state, &conversation)?,
+            waiting_secs: now.since(since).as_secs(),
+        });
     }
     let users = state.inner.store.users()?;
-    let agents: Vec<Value> = users
+    let agents: Vec<SupervisorAgent> = users
         .iter()
         .filter(|u| (!u.disabled && u.role != Role::Admin) || engine.agent(u.id).load > 0)
         .map(|u| {
-            let mut agent = agent_json(&state, u.id);
-            agent["display_name"] = json!(u.display_name.as_str());
-            agent["conversations"] = json!(engine.inbox_of(u.id));
-            agent
+            let status = agent_status(&state, u.id);
+            SupervisorAgent {
+                user_id: status.user_id,
+                presence: status.presence,
+                load: status.load,
+                capacity: status.capacity,
+                display_name: u.display_name.as_str(),
+                conversations: engine.inbox_of(u.id),
+            }
         })
         .collect();
-    Ok(ResponseJson(json!({ "queue": queue, "agents": agents })))
+    Ok(ResponseJson(SupervisorDesk { queue, agents }).into_response())
 }
 
-fn settings_json(state: &AppState) -> Value {
+fn settings_view(state: &AppState) -> DeskSettingsView {
     let settings = state.engine().desk_settings();
-    json!({
-        "default_capacity": settings.default_capacity,
-        "transfer_timeout_secs": settings.transfer_timeout.as_secs(),
-        "end_reasons": settings.end_reasons,
-    })
+    DeskSettingsView {
+        default_capacity: settings.default_capacity,
+        transfer_timeout_secs: settings.transfer_timeout.as_secs(),
+        end_reasons: settings.end_reasons,
+    }
 }
 
-/// `GET /api/v1/desk/settings`: everyone working the desk reads them (the
-/// end reasons are the console's list).
-pub(crate) async fn settings(State(state): State<AppState>) -> ResponseJson<Value> {
-    ResponseJson(settings_json(&state))
+/// The desk settings.
+///
+/// Everyone working the desk reads them (the end reasons are the console's
+/// list).
+#[utoipa::path(
+    get,
+    path = "/api/v1/desk/settings",
+    operation_id = "desk_settings",
+    tag = "desk",
+    responses(
+        (status = 200, description = "The settings.", body = DeskSettingsView),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+pub(crate) async fn settings(State(state): State<AppState>) -> ResponseJson<DeskSettingsView> {
+    ResponseJson(settings_view(&state))
 }
 
 /// Body of a settings change; absent fields stay.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangeSettings {
     default_capacity: Option<u32>,
@@ -204,13 +309,26 @@ pub(crate) struct ChangeSettings {
     end_reasons: Option<Vec<String>>,
 }
 
-/// `PATCH /api/v1/desk/settings` (admins): audited.
+/// Change the desk settings (admins).
+///
+/// Audited.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/desk/settings",
+    operation_id = "change_desk_settings",
+    tag = "desk",
+    request_body = ChangeSettings,
+    responses(
+        (status = 200, description = "The settings now.", body = DeskSettingsView),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn change_settings(
     State(state): State<AppState>,
     client: ClientAddr,
     principal: Principal,
     Json(body): Json<ChangeSettings>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<DeskSettingsView>, ApiError> {
     let engine = state.engine();
     engine.configure_desk(
         &caller(&principal, client),
@@ -219,5 +337,5 @@ pub(crate) async fn change_settings(
         body.end_reasons,
     )?;
     engine.durable().await?;
-    Ok(ResponseJson(settings_json(&state)))
+    Ok(ResponseJson(settings_view(&state)))
 }

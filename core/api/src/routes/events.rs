@@ -25,10 +25,13 @@ use crate::extract::Query;
 use crate::state::AppState;
 
 /// Where to resume.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Resume {
+    /// The `stream` of the events seen before.
     stream: Option<String>,
+    /// The `id` of the last event seen.
     last_event_id: Option<u64>,
 }
 
@@ -38,9 +41,29 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 /// A client that does not take a frame within this time is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Upgrades to a WebSocket after the permission check. Refuses a browser
-/// page of another origin (cross-site WebSocket hijacking: cookies go with
-/// WebSocket requests, and CORS does not apply to them).
+/// Live events (WebSocket).
+///
+/// Upgrades to a WebSocket after the permission check. Frames are JSON:
+/// first `{"type":"hello","stream","id"}`, then `{"id","stream","type","data"}`
+/// per event the caller may see (`conversation.queued`,
+/// `conversation.assigned`, `conversation.in_flow`, `conversation.ended`,
+/// `transfer.requested`, `transfer.returned`, `message`, `presence`,
+/// `queue`), or `{"type":"resync"}` when missed events are no longer
+/// available. Refuses a browser page of another origin (cross-site
+/// WebSocket hijacking: cookies go with WebSocket requests, and CORS does
+/// not apply to them).
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    operation_id = "live_events",
+    tag = "desk",
+    params(Resume),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol."),
+        (status = 403, description = "`forbidden`: a page of another origin.", body = crate::error::ErrorBody),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
     principal: Principal,

@@ -6,36 +6,68 @@ use axum::http::StatusCode;
 use omnigate_domain::{AuditAction, AuditEvent, UserId};
 use omnigate_store::tokens::NewToken;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::auth::{Principal, secret};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, parse_id};
 use crate::state::AppState;
-use crate::views::TokenView;
+use crate::views::{CreatedToken, TokenList, TokenView};
 
-/// `GET /api/v1/tokens`: every token, without secrets.
-pub(crate) async fn list(State(state): State<AppState>) -> Result<ResponseJson<Value>, ApiError> {
+/// List API tokens.
+///
+/// Every token, without secrets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    operation_id = "list_tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "Every token.", body = TokenList),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+) -> Result<ResponseJson<TokenList>, ApiError> {
     let tokens = state.inner.store.tokens()?;
-    let views: Vec<TokenView> = tokens.iter().map(TokenView::from).collect();
-    Ok(ResponseJson(json!({ "tokens": views })))
+    let tokens: Vec<TokenView> = tokens.iter().map(TokenView::from).collect();
+    Ok(ResponseJson(TokenList { tokens }))
 }
 
-#[derive(Deserialize)]
+/// A new API token.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateToken {
+    /// 1 to 100 characters.
     name: String,
     /// The user the token acts as; the caller when absent.
     user_id: Option<u64>,
 }
 
-/// `POST /api/v1/tokens`: the secret is in this response and nowhere else.
+/// Create an API token.
+///
+/// The secret is in this answer and nowhere else.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    operation_id = "create_token",
+    tag = "tokens",
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "Created.", body = CreatedToken),
+        (status = 409, description = "`user_disabled`: the user it would act as is disabled.", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: the name is empty or too long, or `user_id` names no user.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     client: ClientAddr,
     principal: Principal,
     Json(request): Json<CreateToken>,
-) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+) -> Result<(StatusCode, ResponseJson<CreatedToken>), ApiError> {
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(
@@ -75,11 +107,26 @@ pub(crate) async fn create(
     state.durable().await?;
     Ok((
         StatusCode::CREATED,
-        ResponseJson(json!({ "token": TokenView::from(&token), "secret": secret })),
+        ResponseJson(CreatedToken {
+            token: TokenView::from(&token),
+            secret,
+        }),
     ))
 }
 
-/// `DELETE /api/v1/tokens/{id}`.
+/// Revoke an API token.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    operation_id = "revoke_token",
+    tag = "tokens",
+    params(("id" = u64, Path, description = "The token's id.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "`not_found`: no such token.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -3,31 +3,59 @@
 use axum::Json as ResponseJson;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use omnigate_domain::{AuditAction, AuditEvent, DisplayName, Email, Role, User, UserId};
 use omnigate_store::{NewUser, UserUpdate};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::auth::{Principal, secret};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, parse_id};
+use crate::openapi::schemas;
 use crate::state::AppState;
-use crate::views::UserView;
+use crate::views::{CreatedUser, PasswordReset, SessionsEnded, UserBody, UserList, UserView};
 
-/// `GET /api/v1/users`.
-pub(crate) async fn list(State(state): State<AppState>) -> Result<ResponseJson<Value>, ApiError> {
+/// List users.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "list_users",
+    tag = "users",
+    responses(
+        (status = 200, description = "Every user.", body = UserList),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let users = state.inner.store.users()?;
-    let views: Vec<UserView> = users.iter().map(UserView::from).collect();
-    Ok(ResponseJson(json!({ "users": views })))
+    let users: Vec<UserView> = users.iter().map(UserView::from).collect();
+    Ok(ResponseJson(UserList { users }).into_response())
 }
 
-/// `GET /api/v1/users/{id}`.
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    operation_id = "get_user",
+    tag = "users",
+    params(("id" = u64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user.", body = UserBody),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = find(&state, &id)?;
-    Ok(ResponseJson(json!({ "user": UserView::from(&user) })))
+    Ok(ResponseJson(UserBody {
+        user: UserView::from(&user),
+    })
+    .into_response())
 }
 
 fn find(state: &AppState, raw_id: &str) -> Result<User, ApiError> {
@@ -39,23 +67,42 @@ fn find(state: &AppState, raw_id: &str) -> Result<User, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no user with id `{raw_id}`")))
 }
 
-#[derive(Deserialize)]
+/// A new user.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUser {
+    #[schema(format = Email)]
     email: String,
     display_name: String,
+    #[schema(schema_with = schemas::role)]
     role: String,
+    /// Generated (and returned once) when left out.
+    #[schema(format = Password)]
     password: Option<String>,
 }
 
-/// `POST /api/v1/users`: without a password one is generated and returned
-/// once, for the admin to hand over.
+/// Create a user.
+///
+/// Without a password one is generated and returned once, for the admin to
+/// hand over.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "create_user",
+    tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created.", body = CreatedUser),
+        (status = 409, description = "`email_taken`: another user has this e-mail address.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     client: ClientAddr,
     principal: Principal,
     Json(request): Json<CreateUser>,
-) -> Result<(StatusCode, ResponseJson<Value>), ApiError> {
+) -> Result<(StatusCode, Response), ApiError> {
     let email = Email::parse(&request.email)?;
     let display_name = DisplayName::parse(&request.display_name)?;
     let role: Role = request.role.parse()?;
@@ -93,32 +140,50 @@ pub(crate) async fn create(
             ),
     )?;
     state.durable().await?;
-    let mut body = json!({ "user": UserView::from(&user) });
-    if generated {
-        body["generated_password"] = json!(password);
-    }
-    Ok((StatusCode::CREATED, ResponseJson(body)))
+    let body = CreatedUser {
+        user: UserView::from(&user),
+        generated_password: generated.then_some(password),
+    };
+    Ok((StatusCode::CREATED, ResponseJson(body).into_response()))
 }
 
-#[derive(Deserialize)]
+/// Changes to a user; absent fields stay.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateUser {
     display_name: Option<String>,
+    #[schema(schema_with = schemas::role_or_null, required = false)]
     role: Option<String>,
+    /// Disabling ends the user's sessions and stops their tokens.
     disabled: Option<bool>,
 }
 
-/// `PATCH /api/v1/users/{id}`: rename, change role, disable or enable.
+/// Change a user.
 ///
-/// The last enabled admin cannot be demoted or disabled, so an installation
-/// can never lock itself out of its own administration.
+/// Rename, change role, disable or enable. The last enabled admin cannot be
+/// demoted or disabled, so an installation can never lock itself out of its
+/// own administration.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    operation_id = "update_user",
+    tag = "users",
+    params(("id" = u64, Path, description = "The user's id.")),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The user as changed.", body = UserBody),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+        (status = 409, description = "`last_admin`: this is the only enabled admin.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(request): Json<UpdateUser>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let update = UserUpdate {
         display_name: request
             .display_name
@@ -172,7 +237,10 @@ pub(crate) async fn update(
         }
     }
     state.durable().await?;
-    Ok(ResponseJson(json!({ "user": UserView::from(&after) })))
+    Ok(ResponseJson(UserBody {
+        user: UserView::from(&after),
+    })
+    .into_response())
 }
 
 fn enabled_admins(state: &AppState) -> Result<usize, ApiError> {
@@ -185,21 +253,39 @@ fn enabled_admins(state: &AppState) -> Result<usize, ApiError> {
         .count())
 }
 
-#[derive(Deserialize, Default)]
+/// A password reset.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResetPassword {
+    /// Generated (and returned once) when left out.
+    #[schema(format = Password)]
     password: Option<String>,
 }
 
-/// `POST /api/v1/users/{id}/password`: sets a new password (generated when
-/// none is given) and ends the user's sessions.
+/// Reset a user's password.
+///
+/// Sets a new password (generated when none is given) and ends the user's
+/// sessions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/password",
+    operation_id = "reset_password",
+    tag = "users",
+    params(("id" = u64, Path, description = "The user's id.")),
+    request_body = ResetPassword,
+    responses(
+        (status = 200, description = "Reset.", body = PasswordReset),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn reset_password(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
     Json(request): Json<ResetPassword>,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let target = find(&state, &id)?;
     let (password, generated) = match request.password {
         Some(password) => {
@@ -228,20 +314,35 @@ pub(crate) async fn reset_password(
             .detail(json!({ "sessions_ended": ended }).to_string()),
     )?;
     state.durable().await?;
-    let mut body = json!({ "user": UserView::from(&target), "sessions_ended": ended });
-    if generated {
-        body["generated_password"] = json!(password);
-    }
-    Ok(ResponseJson(body))
+    let body = PasswordReset {
+        user: UserView::from(&target),
+        sessions_ended: ended,
+        generated_password: generated.then_some(password),
+    };
+    Ok(ResponseJson(body).into_response())
 }
 
-/// `DELETE /api/v1/users/{id}/sessions`: logs the user out everywhere.
+/// End a user's sessions.
+///
+/// Logs the user out everywhere (their API tokens stay).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/sessions",
+    operation_id = "revoke_sessions",
+    tag = "users",
+    params(("id" = u64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "Ended.", body = SessionsEnded),
+        (status = 404, description = "`not_found`: no such user.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = []), ("api_token" = []))
+)]
 pub(crate) async fn revoke_sessions(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
     principal: Principal,
-) -> Result<ResponseJson<Value>, ApiError> {
+) -> Result<ResponseJson<SessionsEnded>, ApiError> {
     let target = find(&state, &id)?;
     let ended = state.inner.store.delete_sessions_of(target.id, None)?;
     state.audit(
@@ -251,5 +352,7 @@ pub(crate) async fn revoke_sessions(
             .detail(json!({ "sessions_ended": ended }).to_string()),
     )?;
     state.durable().await?;
-    Ok(ResponseJson(json!({ "sessions_ended": ended })))
+    Ok(ResponseJson(SessionsEnded {
+        sessions_ended: ended,
+    }))
 }

@@ -56,6 +56,12 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
     let endpoints: Vec<(Method, String, Option<Value>, Allowed)> = vec![
         (Method::GET, "/healthz".into(), None, Allowed::Anyone),
         (Method::GET, "/readyz".into(), None, Allowed::Anyone),
+        (
+            Method::GET,
+            "/api/v1/openapi.json".into(),
+            None,
+            Allowed::Anyone,
+        ),
         (Method::GET, "/metrics".into(), None, Allowed::Admin),
         (Method::GET, "/api/v1/me".into(), None, Allowed::Agent),
         (

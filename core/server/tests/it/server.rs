@@ -33,6 +33,24 @@ async fn probes_answer_over_http2_and_http1_with_security_headers() {
         .await;
     assert_eq!(ready.body, json!({ "status": "ready" }));
 
+    // The API's description is public: it describes, it grants nothing.
+    let openapi = f
+        .server
+        .call(Method::GET, "/api/v1/openapi.json", &Auth::None, None)
+        .await;
+    assert_eq!(openapi.status, StatusCode::OK, "{}", openapi.text);
+    assert!(
+        openapi
+            .header("content-type")
+            .starts_with("application/json")
+    );
+    assert_eq!(openapi.body["openapi"], "3.1.0");
+    assert!(
+        openapi.body["paths"]["/api/v1/conversations/{id}/messages"]["post"].is_object(),
+        "{}",
+        openapi.text
+    );
+
     let http1 = client_for(&f.server.data_dir, true)
         .get(f.server.url("/healthz"))
         .send()
