@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use crate::util::{cargo, ensure_debian_package, root, run_ok};
 
-const PASSWORD: &str = "benchmark password 1234";
-const EMAIL: &str = "bench@localhost";
+pub(crate) const PASSWORD: &str = "benchmark password 1234";
+pub(crate) const EMAIL: &str = "bench@localhost";
 
 struct Options {
     runs: usize,
@@ -58,6 +58,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("ingest") => return crate::bench_ingest::run(&args[1..]),
+        Some("search") => return crate::bench_ingest::run_search(&args[1..]),
+        _ => {}
+    }
     let options = parse(args)?;
     ensure_debian_package("wrk", "wrk")?;
     ensure_debian_package("curl", "curl")?;
@@ -108,29 +113,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> Result<(), String> {
-    let mut create = command(omnigate, data);
-    create
-        .args([
-            "admin",
-            "create-user",
-            "--email",
-            EMAIL,
-            "--name",
-            "Bench",
-            "--role",
-            "admin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null());
-    let mut child = create.spawn().map_err(|e| e.to_string())?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(PASSWORD.as_bytes())
-            .map_err(|e| e.to_string())?;
-    }
-    if !child.wait().map_err(|e| e.to_string())?.success() {
-        return Err("creating the benchmark user failed".into());
-    }
+    create_admin(omnigate, data)?;
 
     // Warm start (makes the certificate), then timed starts.
     let (server, _) = start_omnigate(omnigate, data, false)?;
@@ -153,7 +136,7 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
     let mut loaded_rss_kb = Vec::new();
     for round in 1..=options.runs {
         eprintln!("xtask: round {round}/{}", options.runs);
-        let (mut hello, addr) = start_baseline(baseline, &cert, &key)?;
+        let (mut hello, addr) = start_baseline(baseline, &cert, &key, true)?;
         let load = wrk(options, &format!("https://{addr}/"), None, hello.id())?;
         bare.push(load.per_sec);
         bare_cpu.push(load.cpu_us_per_request);
@@ -249,13 +232,42 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
     Ok(())
 }
 
-fn median(values: &[f64]) -> f64 {
+/// Creates the benchmark admin in a fresh data directory.
+pub(crate) fn create_admin(omnigate: &Path, data: &Path) -> Result<(), String> {
+    let mut create = command(omnigate, data);
+    create
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            EMAIL,
+            "--name",
+            "Bench",
+            "--role",
+            "admin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null());
+    let mut child = create.spawn().map_err(|e| e.to_string())?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(PASSWORD.as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    if !child.wait().map_err(|e| e.to_string())?.success() {
+        return Err("creating the benchmark user failed".into());
+    }
+
+    Ok(())
+}
+
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
 }
 
-fn list(values: &[f64]) -> String {
+pub(crate) fn list(values: &[f64]) -> String {
     values
         .iter()
         .map(|v| format!("{v:.0}"))
@@ -263,7 +275,7 @@ fn list(values: &[f64]) -> String {
         .join(", ")
 }
 
-fn list1(values: &[f64]) -> String {
+pub(crate) fn list1(values: &[f64]) -> String {
     values
         .iter()
         .map(|v| format!("{v:.1}"))
@@ -271,7 +283,7 @@ fn list1(values: &[f64]) -> String {
         .join(", ")
 }
 
-fn list_mb(values: &[f64]) -> String {
+pub(crate) fn list_mb(values: &[f64]) -> String {
     values
         .iter()
         .map(|v| format!("{:.1}", v / 1024.0))
@@ -279,7 +291,7 @@ fn list_mb(values: &[f64]) -> String {
         .join(", ")
 }
 
-fn command(omnigate: &Path, data: &Path) -> Command {
+pub(crate) fn command(omnigate: &Path, data: &Path) -> Command {
     let mut command = Command::new(omnigate);
     command
         .env("OMNIGATE_STORAGE__DATA_DIR", data)
@@ -288,14 +300,18 @@ fn command(omnigate: &Path, data: &Path) -> Command {
     command
 }
 
-struct Running {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
 }
 
 /// Starts omnigate; returns it and the milliseconds from exec to a
 /// connection being accepted.
-fn start_omnigate(omnigate: &Path, data: &Path, pinned: bool) -> Result<(Running, f64), String> {
+pub(crate) fn start_omnigate(
+    omnigate: &Path,
+    data: &Path,
+    pinned: bool,
+) -> Result<(Running, f64), String> {
     let mut cmd = if pinned {
         let mut c = Command::new("taskset");
         c.args(["-c", "0"]).arg(omnigate);
@@ -358,7 +374,7 @@ fn start_omnigate(omnigate: &Path, data: &Path, pinned: bool) -> Result<(Running
     Ok((Running { child, addr }, ms))
 }
 
-fn stop(mut server: Running) -> Result<(), String> {
+pub(crate) fn stop(mut server: Running) -> Result<(), String> {
     Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()
@@ -367,13 +383,23 @@ fn stop(mut server: Running) -> Result<(), String> {
     Ok(())
 }
 
-fn start_baseline(baseline: &Path, cert: &Path, key: &Path) -> Result<(Child, SocketAddr), String> {
-    let mut child = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(baseline)
+pub(crate) fn start_baseline(
+    baseline: &Path,
+    cert: &Path,
+    key: &Path,
+    pinned: bool,
+) -> Result<(Child, SocketAddr), String> {
+    let mut cmd = if pinned {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(baseline);
+        c.env("TOKIO_WORKER_THREADS", "1");
+        c
+    } else {
+        Command::new(baseline)
+    };
+    let mut child = cmd
         .arg(cert)
         .arg(key)
-        .env("TOKIO_WORKER_THREADS", "1")
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("starting the baseline: {e}"))?;
@@ -417,7 +443,7 @@ fn login(addr: SocketAddr) -> Result<String, String> {
         .ok_or_else(|| format!("login failed: {headers}"))
 }
 
-fn rss_kb(pid: u32) -> Result<f64, String> {
+pub(crate) fn rss_kb(pid: u32) -> Result<f64, String> {
     let status =
         std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
     status
@@ -438,7 +464,7 @@ struct Load {
 }
 
 /// utime + stime of a process, in clock ticks (USER_HZ, 100 per second).
-fn cpu_ticks(pid: u32) -> Result<u64, String> {
+pub(crate) fn cpu_ticks(pid: u32) -> Result<u64, String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
     let after_name = stat
         .rsplit_once(')')

@@ -10,6 +10,7 @@
 //!   docs/benchmarks.md, beside a bare hyper+rustls baseline.
 
 mod bench;
+mod bench_ingest;
 mod run;
 mod test;
 mod util;
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "cargo xtask <command>\n\n  run [--release] [-- SERVE ARGS]  start omnigate with dev defaults (first admin created on an empty ./data)\n  test                             fmt check, clippy -D warnings, all tests\n  bench [--runs N] [--secs S]      HTTPS req/s vs a bare hyper+rustls baseline, idle RSS, start-up time"
+                "cargo xtask <command>\n\n  run [--release] [-- SERVE ARGS]  start omnigate with dev defaults (first admin created on an empty ./data)\n  test                             fmt check, clippy -D warnings, all tests\n  bench [--runs N] [--secs S]      HTTPS req/s vs a bare hyper+rustls baseline, idle RSS, start-up time\n  bench ingest [--runs N] [--secs S] [--agents N]\n                                   durable inbound messages/s with agents on WebSockets, latency, memory of idle consoles\n  bench search [--messages N]      history search latency over N stored messages"
             );
             Ok(())
         }

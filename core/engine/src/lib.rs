@@ -154,25 +154,31 @@ pub struct Engine {
     desk: Mutex<Desk>,
     config: EngineConfig,
     delivery_wake: tokio::sync::Notify,
-    live: live::LiveBus,
+    live: Arc<live::LiveBus>,
     /// Events waiting for durability before they are published; filled in
     /// desk order.
     pending: Mutex<live::Pending>,
     publish_wake: tokio::sync::Notify,
-    connections: Mutex<HashMap<UserId, Connections>>,
+    connections: Mutex<Connections>,
     search: Arc<omnigate_search::SearchIndex>,
     index_queue: indexing::IndexQueue,
+    /// The earliest moment a pending transfer may time out (`None`: no
+    /// transfer pending), so the timer and every command skip the scan of
+    /// live conversations until then.
+    next_deadline: Mutex<Option<Timestamp>>,
 }
 
 /// Memory for the search index writer's buffer.
 const SEARCH_WRITER_BYTES: usize = 32 * 1024 * 1024;
 
-/// An agent's live connections, for the presence grace rule.
-#[derive(Debug, Clone, Copy)]
+/// Agents' live connections, for the presence grace rule.
+#[derive(Debug, Default)]
 struct Connections {
-    open: u32,
-    /// When the last one closed (or the server started without any).
-    lost_at: Option<Timestamp>,
+    /// Open connections per agent.
+    open: HashMap<UserId, u32>,
+    /// Agents without one, since when (only those: the timer looks at
+    /// this map, so its cost follows the disconnected, not everyone).
+    lost: HashMap<UserId, Timestamp>,
 }
 
 /// A live connection of an agent; dropping it starts the grace period.
@@ -189,10 +195,11 @@ impl Drop for LiveConnection {
             .connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = connections.get_mut(&self.user) {
-            c.open = c.open.saturating_sub(1);
-            if c.open == 0 {
-                c.lost_at = Some(now);
+        if let Some(open) = connections.open.get_mut(&self.user) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                connections.open.remove(&self.user);
+                connections.lost.insert(self.user, now);
             }
         }
     }
@@ -229,20 +236,14 @@ impl Engine {
         };
         let now = clock.now();
         let mut desk = Desk::new(settings);
-        let mut connections = HashMap::new();
+        let mut connections = Connections::default();
         for (user, agent) in store.agent_states()? {
             let user = UserId(user);
             let presence = status::presence_from_code(agent.presence);
             // Nobody is connected to a server that just started: agents who
             // do not come back within the grace period go offline.
             if presence != Presence::Offline {
-                connections.insert(
-                    user,
-                    Connections {
-                        open: 0,
-                        lost_at: Some(now),
-                    },
-                );
+                connections.lost.insert(user, now);
             }
             desk.apply(
                 Command::SetCapacity {
@@ -274,12 +275,13 @@ impl Engine {
             desk: Mutex::new(desk),
             config,
             delivery_wake: tokio::sync::Notify::new(),
-            live: live::LiveBus::new(),
+            live: Arc::new(live::LiveBus::new()),
             pending: Mutex::new(live::Pending::default()),
             publish_wake: tokio::sync::Notify::new(),
             connections: Mutex::new(connections),
             search,
             index_queue: indexing::IndexQueue::default(),
+            next_deadline: Mutex::new(Some(now)),
         });
         {
             let mut desk = engine.lock_desk();
@@ -376,9 +378,6 @@ impl Engine {
             at_ms: now.0,
             initial_status,
         };
-        // The desk lock is held across the write so that a new conversation
-        // enters the desk in the same order as the store.
-        let mut desk = self.lock_desk();
         match self.store.ingest(&inbound)? {
             Ingested::Duplicate { message } => Ok(Received {
                 message,
@@ -391,6 +390,9 @@ impl Engine {
                 ..
             } => {
                 let conversation = if started {
+                    // Only a new conversation needs the desk; messages of
+                    // existing ones are stored without its lock.
+                    let mut desk = self.lock_desk();
                     let events = desk.apply(
                         Command::Arrive {
                             conversation: ConversationId(conversation.id),
@@ -399,6 +401,7 @@ impl Engine {
                         now,
                     )?;
                     self.persist(&mut desk, &events, None)?;
+                    drop(desk);
                     self.store
                         .conversation(conversation.id)?
                         .map_or(conversation, Box::new)
@@ -705,8 +708,7 @@ impl Engine {
     ) -> Result<Vec<Event>, EngineError> {
         let now = self.now();
         let mut desk = self.lock_desk();
-        let mut events = desk.apply(Command::Tick, now)?;
-        self.persist(&mut desk, &events, None)?;
+        let mut events = self.apply_due_timeouts(&mut desk, now)?;
         let more = desk.apply(command, now)?;
         self.persist(&mut desk, &more, caller.map(|c| c.user.id))?;
         if let (Some(caller), Some((action, target, detail))) = (caller, audit) {
@@ -760,6 +762,7 @@ impl Engine {
                     self.push_live(audience_of(&new, previous), "conversation.assigned", data);
                 }
                 Event::TransferRequested { conversation, .. } => {
+                    self.expect_deadline(now.plus(desk.settings().transfer_timeout));
                     let (_, new) = self.write_status(desk, *conversation, None)?;
                     self.announce("transfer.requested", &new, Vec::new());
                 }
@@ -901,7 +904,7 @@ impl Engine {
 
     /// The live event log.
     #[must_use]
-    pub fn live(&self) -> &live::LiveBus {
+    pub fn live(&self) -> &Arc<live::LiveBus> {
         &self.live
     }
 
@@ -936,12 +939,8 @@ impl Engine {
             .connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let entry = connections.entry(user).or_insert(Connections {
-            open: 0,
-            lost_at: None,
-        });
-        entry.open += 1;
-        entry.lost_at = None;
+        *connections.open.entry(user).or_insert(0) += 1;
+        connections.lost.remove(&user);
         LiveConnection {
             engine: Arc::clone(self),
             user,
@@ -956,13 +955,17 @@ impl Engine {
             .connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        if connections.lost.is_empty() {
+            return Vec::new();
+        }
         let gone: Vec<UserId> = connections
+            .lost
             .iter()
-            .filter(|(_, c)| c.open == 0 && c.lost_at.is_some_and(|at| now >= at.plus(grace)))
+            .filter(|(_, at)| now >= at.plus(grace))
             .map(|(user, _)| *user)
             .collect();
         for user in &gone {
-            connections.remove(user);
+            connections.lost.remove(user);
         }
         gone.into_iter()
             .filter(|user| desk.agent(*user).presence != Presence::Offline)
@@ -988,8 +991,7 @@ impl Engine {
     pub fn tick(&self) -> Result<(), EngineError> {
         let now = self.now();
         let mut desk = self.lock_desk();
-        let events = desk.apply(Command::Tick, now)?;
-        self.persist(&mut desk, &events, None)?;
+        self.apply_due_timeouts(&mut desk, now)?;
         for agent in self.walked_away(&desk, now) {
             tracing::info!(
                 user_id = agent.0,
@@ -1005,6 +1007,47 @@ impl Engine {
             self.persist(&mut desk, &events, None)?;
         }
         Ok(())
+    }
+
+    /// Returns pending transfers whose timeout passed, if any can have; keeps
+    /// the deadline hint current.
+    fn apply_due_timeouts(
+        &self,
+        desk: &mut Desk,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, EngineError> {
+        let due = self
+            .next_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|deadline| now >= deadline);
+        if !due {
+            return Ok(Vec::new());
+        }
+        let events = desk.apply(Command::Tick, now)?;
+        self.persist(desk, &events, None)?;
+        let timeout = desk.settings().transfer_timeout;
+        let next = desk
+            .conversations()
+            .filter_map(|(_, status)| match status {
+                Status::TransferPending { requested_at, .. } => Some(requested_at.plus(timeout)),
+                _ => None,
+            })
+            .min();
+        *self
+            .next_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = next;
+        Ok(events)
+    }
+
+    /// Notes a deadline (a transfer was requested, or the timeout changed).
+    fn expect_deadline(&self, at: Timestamp) {
+        let mut next = self
+            .next_deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *next = Some(next.map_or(at, |n| n.min(at)));
     }
 
     /// Sets an agent's presence: their own, or (supervisors) anyone's,
@@ -1122,6 +1165,8 @@ impl Engine {
             settings.end_reasons = r;
         }
         let events = desk.reconfigure(settings.clone(), now);
+        // A new timeout moves every pending transfer's deadline.
+        self.expect_deadline(now);
         self.store.put_desk_settings(&settings_record(&settings))?;
         self.persist(&mut desk, &events, None)?;
         self.store.append_audit(

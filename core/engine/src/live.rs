@@ -11,12 +11,11 @@
 //! Events are published only after what they describe is durable, so a
 //! console never shows something a crash could take back.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use omnigate_domain::{Role, UserId};
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 /// Who may see an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,17 +73,41 @@ struct Ring {
     next_id: u64,
 }
 
+/// Events waiting for one console, filtered for it at publish time so that
+/// a console costs only the events it receives, not every event.
+#[derive(Default)]
+struct Mailbox {
+    events: VecDeque<Arc<LiveEvent>>,
+    /// It fell more than [`LiveBus::MAILBOX`] events behind: what it missed
+    /// is dropped and it is told to resync.
+    overflowed: bool,
+}
+
+struct Subscriber {
+    user: UserId,
+    mailbox: Mutex<Mailbox>,
+    wake: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Subscribers {
+    next_key: u64,
+    all: HashMap<u64, Arc<Subscriber>>,
+    by_user: HashMap<UserId, Vec<u64>>,
+    staff: Vec<u64>,
+}
+
 /// The event log. One per process.
 pub struct LiveBus {
     stream: String,
     ring: Mutex<Ring>,
-    latest: watch::Sender<u64>,
+    subscribers: Mutex<Subscribers>,
 }
 
 /// What a client gets when it asks for events after an id.
 #[derive(Debug)]
 pub enum Replay {
-    /// The events after the id (possibly none).
+    /// The events after the id that the subscriber may see (possibly none).
     Events(Vec<Arc<LiveEvent>>),
     /// The id is unknown to this stream or too old: reload, then follow
     /// from `from` (the newest id now).
@@ -94,22 +117,83 @@ pub enum Replay {
     },
 }
 
+/// What a subscription delivers next.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Events, in order.
+    Events(Vec<Arc<LiveEvent>>),
+    /// The console fell too far behind: reload, then carry on.
+    Resync,
+}
+
+/// One console's subscription; dropping it unsubscribes.
+pub struct Subscription {
+    bus: Arc<LiveBus>,
+    key: u64,
+    subscriber: Arc<Subscriber>,
+}
+
+impl Subscription {
+    /// Waits until there is something to deliver, and takes it.
+    pub async fn next(&self) -> Delivery {
+        loop {
+            {
+                let mut mailbox = self
+                    .subscriber
+                    .mailbox
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if mailbox.overflowed {
+                    mailbox.overflowed = false;
+                    mailbox.events.clear();
+                    return Delivery::Resync;
+                }
+                if !mailbox.events.is_empty() {
+                    return Delivery::Events(mailbox.events.drain(..).collect());
+                }
+            }
+            self.subscriber.wake.notified().await;
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut subscribers = self
+            .bus
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        subscribers.all.remove(&self.key);
+        if let Some(keys) = subscribers.by_user.get_mut(&self.subscriber.user) {
+            keys.retain(|k| *k != self.key);
+            if keys.is_empty() {
+                subscribers.by_user.remove(&self.subscriber.user);
+            }
+        }
+        subscribers.staff.retain(|k| *k != self.key);
+    }
+}
+
 impl LiveBus {
     /// Events kept for reconnecting clients. At the benchmark's peak this is
     /// a few seconds; a console that was away longer reloads its lists.
     pub const CAPACITY: usize = 65_536;
 
+    /// Events one console may have waiting before it is told to resync
+    /// instead (a console that stopped reading must not hold memory).
+    pub const MAILBOX: usize = 10_000;
+
     /// A new stream.
     #[must_use]
     pub fn new() -> LiveBus {
-        let (latest, _) = watch::channel(0);
         LiveBus {
             stream: format!("{:016x}", rand_stream_id()),
             ring: Mutex::new(Ring {
                 events: VecDeque::with_capacity(1024),
                 next_id: 1,
             }),
-            latest,
+            subscribers: Mutex::new(Subscribers::default()),
         }
     }
 
@@ -122,53 +206,148 @@ impl LiveBus {
     /// The newest id published.
     #[must_use]
     pub fn latest(&self) -> u64 {
-        *self.latest.borrow()
+        self.ring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_id
+            - 1
     }
 
-    /// A receiver that changes whenever events are published.
+    /// Consoles following the stream now.
     #[must_use]
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.latest.subscribe()
+    pub fn subscribers(&self) -> usize {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .all
+            .len()
     }
 
-    /// Appends events in order and wakes the followers.
+    /// Subscribes a console of `user` with `role`. With `resume` (stream
+    /// and last id seen), also returns what it missed; registration and
+    /// replay happen under one lock, so nothing is lost or sent twice
+    /// between them. Returns the subscription, the replay, and the newest id.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        user: UserId,
+        role: Role,
+        resume: Option<(Option<&str>, u64)>,
+    ) -> (Subscription, Replay, u64) {
+        let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let newest = ring.next_id - 1;
+        let replay = match resume {
+            None => Replay::Events(Vec::new()),
+            Some((stream, after)) => {
+                let oldest = ring.events.front().map_or(ring.next_id, |e| e.id);
+                let same_stream = stream.is_none_or(|s| s == self.stream);
+                if !same_stream || after > newest || after + 1 < oldest {
+                    Replay::Resync { from: newest }
+                } else {
+                    let skip = usize::try_from(after + 1 - oldest).unwrap_or(usize::MAX);
+                    Replay::Events(
+                        ring.events
+                            .iter()
+                            .skip(skip)
+                            .filter(|e| e.audience.includes(user, role))
+                            .cloned()
+                            .collect(),
+                    )
+                }
+            }
+        };
+        let staff = matches!(role, Role::Supervisor | Role::Admin);
+        let subscriber = Arc::new(Subscriber {
+            user,
+            mailbox: Mutex::new(Mailbox::default()),
+            wake: tokio::sync::Notify::new(),
+        });
+        let mut subscribers = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        subscribers.next_key += 1;
+        let key = subscribers.next_key;
+        subscribers.all.insert(key, Arc::clone(&subscriber));
+        if staff {
+            subscribers.staff.push(key);
+        } else {
+            subscribers.by_user.entry(user).or_default().push(key);
+        }
+        drop(subscribers);
+        drop(ring);
+        (
+            Subscription {
+                bus: Arc::clone(self),
+                key,
+                subscriber,
+            },
+            replay,
+            newest,
+        )
+    }
+
+    /// Appends events in order and hands each to the consoles that may see
+    /// it.
     pub(crate) fn publish(&self, batch: Vec<(Audience, &'static str, Value)>) {
         if batch.is_empty() {
             return;
         }
-        let newest = {
-            let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-            for (audience, kind, data) in batch {
-                let id = ring.next_id;
-                ring.next_id += 1;
-                let frame = json!({ "id": id, "stream": self.stream, "type": kind, "data": data })
-                    .to_string();
-                if ring.events.len() == Self::CAPACITY {
-                    ring.events.pop_front();
-                }
-                ring.events.push_back(Arc::new(LiveEvent {
-                    id,
-                    audience,
-                    frame,
-                }));
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let subscribers = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut touched: Vec<&Arc<Subscriber>> = Vec::new();
+        for (audience, kind, data) in batch {
+            let id = ring.next_id;
+            ring.next_id += 1;
+            let frame =
+                json!({ "id": id, "stream": self.stream, "type": kind, "data": data }).to_string();
+            let event = Arc::new(LiveEvent {
+                id,
+                audience,
+                frame,
+            });
+            if ring.events.len() == Self::CAPACITY {
+                ring.events.pop_front();
             }
-            ring.next_id - 1
-        };
-        self.latest.send_replace(newest);
-    }
-
-    /// Everything after `after` in `stream`, or a resync.
-    #[must_use]
-    pub fn since(&self, stream: Option<&str>, after: u64) -> Replay {
-        let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-        let newest = ring.next_id - 1;
-        let oldest = ring.events.front().map_or(ring.next_id, |e| e.id);
-        let same_stream = stream.is_none_or(|s| s == self.stream);
-        if !same_stream || after > newest || after + 1 < oldest {
-            return Replay::Resync { from: newest };
+            ring.events.push_back(Arc::clone(&event));
+            let mut deliver = |key: &u64| {
+                if let Some(subscriber) = subscribers.all.get(key) {
+                    let mut mailbox = subscriber
+                        .mailbox
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if mailbox.events.len() >= Self::MAILBOX {
+                        mailbox.overflowed = true;
+                    } else {
+                        mailbox.events.push_back(Arc::clone(&event));
+                    }
+                    drop(mailbox);
+                    if !touched.iter().any(|t| Arc::ptr_eq(t, subscriber)) {
+                        touched.push(subscriber);
+                    }
+                }
+            };
+            match &event.audience {
+                Audience::Everyone => subscribers.all.keys().for_each(&mut deliver),
+                Audience::Staff => subscribers.staff.iter().for_each(&mut deliver),
+                Audience::Users(users) => {
+                    for (i, user) in users.iter().enumerate() {
+                        if users[..i].contains(user) {
+                            continue;
+                        }
+                        if let Some(keys) = subscribers.by_user.get(user) {
+                            keys.iter().for_each(&mut deliver);
+                        }
+                    }
+                    subscribers.staff.iter().for_each(&mut deliver);
+                }
+            }
         }
-        let skip = usize::try_from(after + 1 - oldest).unwrap_or(usize::MAX);
-        Replay::Events(ring.events.iter().skip(skip).cloned().collect())
+        for subscriber in touched {
+            subscriber.wake.notify_one();
+        }
     }
 }
 
@@ -192,37 +371,73 @@ fn rand_stream_id() -> u64 {
 mod tests {
     use super::*;
 
-    fn batch(n: usize) -> Vec<(Audience, &'static str, Value)> {
+    fn batch(n: usize, audience: &Audience) -> Vec<(Audience, &'static str, Value)> {
         (0..n)
-            .map(|i| (Audience::Everyone, "test", json!(i)))
+            .map(|i| (audience.clone(), "test", json!(i)))
             .collect()
     }
 
+    fn ids(delivery: Delivery) -> Vec<u64> {
+        match delivery {
+            Delivery::Events(events) => events.iter().map(|e| e.id).collect(),
+            Delivery::Resync => panic!("unexpected resync"),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_console_receives_what_it_may_see_in_order() {
+        let bus = Arc::new(LiveBus::new());
+        let (agent, _, _) = bus.subscribe(UserId(1), Role::Agent, None);
+        let (other, _, _) = bus.subscribe(UserId(2), Role::Agent, None);
+        let (supervisor, _, _) = bus.subscribe(UserId(3), Role::Supervisor, None);
+        bus.publish(batch(2, &Audience::Users(vec![UserId(1), UserId(1)])));
+        bus.publish(batch(1, &Audience::Everyone));
+        bus.publish(batch(1, &Audience::Staff));
+        assert_eq!(ids(agent.next().await), vec![1, 2, 3]);
+        assert_eq!(ids(other.next().await), vec![3]);
+        assert_eq!(ids(supervisor.next().await), vec![1, 2, 3, 4]);
+        drop(other);
+        assert_eq!(bus.subscribers(), 2);
+    }
+
     #[test]
-    fn a_reconnecting_client_gets_exactly_what_it_missed() {
-        let bus = LiveBus::new();
-        bus.publish(batch(5));
-        let Replay::Events(events) = bus.since(Some(bus.stream()), 2) else {
+    fn a_reconnecting_console_gets_exactly_what_it_missed() {
+        let bus = Arc::new(LiveBus::new());
+        bus.publish(batch(3, &Audience::Everyone));
+        bus.publish(batch(2, &Audience::Users(vec![UserId(9)])));
+        let stream = bus.stream().to_owned();
+        let (_, replay, newest) = bus.subscribe(UserId(1), Role::Agent, Some((Some(&stream), 1)));
+        assert_eq!(newest, 5);
+        let Replay::Events(events) = replay else {
             panic!("expected events");
         };
-        assert_eq!(
-            events.iter().map(|e| e.id).collect::<Vec<_>>(),
-            vec![3, 4, 5]
-        );
-        let Replay::Events(none) = bus.since(None, 5) else {
-            panic!("expected events");
-        };
-        assert!(none.is_empty());
+        assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), vec![2, 3]);
     }
 
     #[test]
     fn another_stream_or_a_gap_means_resync() {
-        let bus = LiveBus::new();
-        bus.publish(batch(LiveBus::CAPACITY + 10));
-        assert!(matches!(bus.since(Some("older"), 3), Replay::Resync { .. }));
-        assert!(matches!(bus.since(None, 3), Replay::Resync { .. }));
-        assert!(matches!(bus.since(None, 10), Replay::Events(_)));
-        assert!(matches!(bus.since(None, 1_000_000), Replay::Resync { .. }));
+        let bus = Arc::new(LiveBus::new());
+        bus.publish(batch(LiveBus::CAPACITY + 10, &Audience::Everyone));
+        let resync = |resume| {
+            matches!(
+                bus.subscribe(UserId(1), Role::Agent, Some(resume)).1,
+                Replay::Resync { .. }
+            )
+        };
+        assert!(resync((Some("older"), 3)));
+        assert!(resync((None, 3)));
+        assert!(!resync((None, 10)));
+        assert!(resync((None, 1_000_000)));
+    }
+
+    #[tokio::test]
+    async fn a_console_that_stops_reading_is_told_to_resync() {
+        let bus = Arc::new(LiveBus::new());
+        let (slow, _, _) = bus.subscribe(UserId(1), Role::Agent, None);
+        bus.publish(batch(LiveBus::MAILBOX + 5, &Audience::Everyone));
+        assert!(matches!(slow.next().await, Delivery::Resync));
+        bus.publish(batch(1, &Audience::Everyone));
+        assert_eq!(ids(slow.next().await).len(), 1);
     }
 
     #[test]

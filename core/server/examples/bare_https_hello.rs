@@ -1,6 +1,9 @@
 //! The benchmark baseline: the smallest hyper + rustls server, with the same
 //! TLS provider, protocol versions, ALPN and runtime as omnigate, answering
-//! "hello" to everything. `cargo xtask bench` compares omnigate against it.
+//! "hello" to a GET and, to a POST, parsing the JSON body and answering
+//! `{"ok":true}` (the ingest benchmark's baseline: the same request as an
+//! inbound message, without storing or routing it). `cargo xtask bench`
+//! compares omnigate against it.
 //!
 //! Usage: bare_https_hello CERT.pem KEY.pem [LISTEN]
 
@@ -42,11 +45,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let service = hyper::service::service_fn(|_req| async {
-                Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
-                    hyper::body::Bytes::from_static(b"hello"),
-                )))
-            });
+            let service = hyper::service::service_fn(
+                |req: hyper::Request<hyper::body::Incoming>| async move {
+                    if req.method() == hyper::Method::POST {
+                        let body = http_body_util::BodyExt::collect(req.into_body())
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let parsed = serde_json::from_slice::<serde_json::Value>(&body);
+                        let reply: &'static [u8] = if parsed.is_ok() {
+                            b"{\"ok\":true}"
+                        } else {
+                            b"{\"ok\":false}"
+                        };
+                        return Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
+                            hyper::body::Bytes::from_static(reply),
+                        )));
+                    }
+                    Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
+                        hyper::body::Bytes::from_static(b"hello"),
+                    )))
+                },
+            );
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), service)
                 .await;

@@ -14,8 +14,9 @@ use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use omnigate_domain::{Role, UserId};
-use omnigate_engine::live::{LiveEvent, Replay};
+use std::sync::Arc;
+
+use omnigate_engine::live::{Delivery, LiveEvent, Replay};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -91,41 +92,33 @@ pub(crate) async fn events(
 async fn follow(mut socket: WebSocket, state: AppState, principal: Principal, resume: Resume) {
     let engine = state.engine();
     let user = principal.user.id;
-    let role = principal.user.role;
     let _connection = engine.connect(user);
     let live = engine.live();
-    let mut changes = live.subscribe();
-    let mut last = live.latest();
-    let hello = json!({ "type": "hello", "stream": live.stream(), "id": last }).to_string();
+    let resume_from = resume
+        .last_event_id
+        .map(|after| (resume.stream.as_deref(), after));
+    let (subscription, replay, newest) = live.subscribe(user, principal.user.role, resume_from);
+    let hello = json!({ "type": "hello", "stream": live.stream(), "id": newest }).to_string();
     if send(&mut socket, hello.into()).await.is_err() {
         return;
     }
-    if let Some(after) = resume.last_event_id {
-        last = after;
-        match catch_up(
-            &mut socket,
-            &state,
-            user,
-            role,
-            resume.stream.as_deref(),
-            &mut last,
-        )
-        .await
-        {
-            Ok(()) => {}
-            Err(()) => return,
-        }
+    let delivered = match replay {
+        Replay::Events(events) => send_all(&mut socket, events).await,
+        Replay::Resync { from } => send(&mut socket, resync_frame(live.stream(), from)).await,
+    };
+    if delivered.is_err() {
+        return;
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
     loop {
         tokio::select! {
-            changed = changes.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let stream = live.stream().to_owned();
-                if catch_up(&mut socket, &state, user, role, Some(&stream), &mut last).await.is_err() {
+            delivery = subscription.next() => {
+                let sent = match delivery {
+                    Delivery::Events(events) => send_all(&mut socket, events).await,
+                    Delivery::Resync => send(&mut socket, resync_frame(live.stream(), live.latest())).await,
+                };
+                if sent.is_err() {
                     break;
                 }
             }
@@ -153,36 +146,19 @@ async fn follow(mut socket: WebSocket, state: AppState, principal: Principal, re
     }
 }
 
-/// Sends what the caller may see after `last`, or a resync.
-async fn catch_up(
-    socket: &mut WebSocket,
-    state: &AppState,
-    user: UserId,
-    role: Role,
-    stream: Option<&str>,
-    last: &mut u64,
-) -> Result<(), ()> {
-    let live = state.engine().live();
-    match live.since(stream, *last) {
-        Replay::Events(events) => {
-            for event in events {
-                *last = event.id;
-                if visible(&event, user, role) {
-                    send(socket, Message::Text(Utf8Bytes::from(event.frame.clone()))).await?;
-                }
-            }
-            Ok(())
-        }
-        Replay::Resync { from } => {
-            *last = from;
-            let frame = json!({ "type": "resync", "stream": live.stream(), "id": from });
-            send(socket, frame.to_string().into()).await
-        }
-    }
+fn resync_frame(stream: &str, from: u64) -> Message {
+    json!({ "type": "resync", "stream": stream, "id": from })
+        .to_string()
+        .into()
 }
 
-fn visible(event: &LiveEvent, user: UserId, role: Role) -> bool {
-    event.audience.includes(user, role)
+/// Sends events in order; the frames were filtered for this console when
+/// they were published.
+async fn send_all(socket: &mut WebSocket, events: Vec<Arc<LiveEvent>>) -> Result<(), ()> {
+    for event in events {
+        send(socket, Message::Text(Utf8Bytes::from(event.frame.clone()))).await?;
+    }
+    Ok(())
 }
 
 async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {

@@ -1,0 +1,325 @@
+//! `cargo xtask bench ingest` and `cargo xtask bench search`: the
+//! conversation engine's figures (issue 4).
+//!
+//! ingest, in one run, alternating so drift hits both alike:
+//! - durable inbound messages per second through the API channel's webhook,
+//!   each stored, routed and pushed to its agent's WebSocket, with `--agents`
+//!   agents connected (`core/server/examples/ingest_load.rs`), beside a bare
+//!   hyper+rustls server that parses the same JSON body
+//!   (`core/server/examples/bare_https_hello.rs`); both servers use the
+//!   machine's two cores, as does the load generator;
+//! - POST-to-WebSocket-frame latency at half the measured rate;
+//! - RSS of omnigate with 10,000 idle console WebSockets.
+//!
+//! search: p50/p95 of history searches over `--messages` stored messages
+//! (`core/server/examples/search_load.rs`).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::bench::{
+    EMAIL, PASSWORD, create_admin, list, list_mb, median, rss_kb, start_baseline, start_omnigate,
+    stop,
+};
+use crate::util::{cargo, root, run_ok};
+
+struct Options {
+    runs: usize,
+    secs: u64,
+    agents: usize,
+    contacts: usize,
+    connections: usize,
+    idle: usize,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        runs: 3,
+        secs: 10,
+        agents: 1000,
+        contacts: 2000,
+        connections: 64,
+        idle: 10_000,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| -> Result<usize, String> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a number"))
+        };
+        match arg.as_str() {
+            "--runs" => o.runs = value("--runs")?.max(1),
+            "--secs" => o.secs = value("--secs")?.max(1) as u64,
+            "--agents" => o.agents = value("--agents")?.max(1),
+            "--contacts" => o.contacts = value("--contacts")?.max(1),
+            "--connections" => o.connections = value("--connections")?.max(1),
+            "--idle" => o.idle = value("--idle")?,
+            other => return Err(format!("unknown option `{other}` for `bench ingest`")),
+        }
+    }
+    Ok(o)
+}
+
+fn build(examples: &[&str]) -> Result<(), String> {
+    let mut args = vec![
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "omnigate",
+        "--bin",
+        "omnigate",
+    ];
+    for e in examples {
+        args.extend(["--example", e]);
+    }
+    run_ok(
+        cargo().args(&args),
+        "building omnigate and the load tools (release)",
+    )
+}
+
+/// Runs the load tool; returns its JSON summary line.
+fn load(tool: &Path, args: &[String]) -> Result<String, String> {
+    let out = Command::new(tool)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("running ingest_load: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("ingest_load failed ({})", out.status));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(str::to_owned)
+        .ok_or_else(|| "ingest_load printed nothing".into())
+}
+
+/// A number field of the tool's JSON line.
+fn field(line: &str, name: &str) -> f64 {
+    line.split(&format!("\"{name}\":"))
+        .nth(1)
+        .and_then(|rest| rest.split([',', '}']).next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let o = parse(args)?;
+    build(&["ingest_load", "bare_https_hello"])?;
+    let release = root().join("target/release");
+    let omnigate = release.join("omnigate");
+    let tool = release.join("examples/ingest_load");
+    let baseline = release.join("examples/bare_https_hello");
+    let data = std::env::temp_dir().join(format!("omnigate-ingest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let result = measure(&o, &omnigate, &tool, &baseline, &data);
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+fn measure(
+    o: &Options,
+    omnigate: &Path,
+    tool: &Path,
+    baseline: &Path,
+    data: &Path,
+) -> Result<(), String> {
+    create_admin(omnigate, data)?;
+    // First start makes the certificate.
+    let (server, _) = start_omnigate(omnigate, data, false)?;
+    stop(server)?;
+    let cert = data.join("tls/self-signed.crt");
+    let key = data.join("tls/self-signed.key");
+    let common = |url: String| -> Vec<String> {
+        vec![
+            "--url".into(),
+            url,
+            "--cert".into(),
+            cert.display().to_string(),
+            "--email".into(),
+            EMAIL.into(),
+            "--password".into(),
+            PASSWORD.into(),
+            "--agents".into(),
+            o.agents.to_string(),
+            "--contacts".into(),
+            o.contacts.to_string(),
+            "--connections".into(),
+            o.connections.to_string(),
+            "--secs".into(),
+            o.secs.to_string(),
+        ]
+    };
+    let (mut ours, mut bare, mut errors, mut p50, mut p99, mut frames, mut rss) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut rates = vec![];
+    for round in 1..=o.runs {
+        eprintln!("xtask: ingest round {round}/{}", o.runs);
+        let (mut hello, addr) = start_baseline(baseline, &cert, &key, false)?;
+        let mut args = common(format!("https://{addr}"));
+        args.push("--bare".into());
+        let line = load(tool, &args)?;
+        bare.push(field(&line, "per_sec"));
+        let _ = hello.kill();
+        let _ = hello.wait();
+
+        let (server, _) = start_omnigate(omnigate, data, false)?;
+        let line = load(tool, &common(format!("https://{}", server.addr)))?;
+        eprintln!("xtask: {line}");
+        let rate = field(&line, "per_sec");
+        ours.push(rate);
+        errors.push(field(&line, "errors"));
+        frames.push(field(&line, "frames"));
+        rss.push(rss_kb(server.child.id())?);
+        // Latency at half the rate just measured.
+        let half = (rate / 2.0).max(1.0) as u64;
+        rates.push(half as f64);
+        let mut args = common(format!("https://{}", server.addr));
+        args.extend(["--rate".into(), half.to_string()]);
+        let line = load(tool, &args)?;
+        eprintln!("xtask: {line}");
+        p50.push(field(&line, "p50_ms"));
+        p99.push(field(&line, "p99_ms"));
+        stop(server)?;
+    }
+
+    // Idle consoles.
+    let (server, _) = start_omnigate(omnigate, data, false)?;
+    let before_kb = rss_kb(server.child.id())?;
+    let mut args = common(format!("https://{}", server.addr));
+    args.extend(["--idle-agents".into(), o.idle.to_string()]);
+    let mut idle = Command::new(tool)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("running ingest_load: {e}"))?;
+    let stdout = idle.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(2));
+    let idle_kb = rss_kb(server.child.id())?;
+    let _ = idle.kill();
+    let _ = idle.wait();
+    stop(server)?;
+
+    let ratios: Vec<f64> = ours.iter().zip(&bare).map(|(a, b)| 100.0 * a / b).collect();
+    println!("\n| figure | median | runs |");
+    println!("|---|---|---|");
+    println!(
+        "| bare hyper+rustls, POST parsing the same JSON, req/s | {:.0} | {} |",
+        median(&bare),
+        list(&bare)
+    );
+    println!(
+        "| omnigate durable inbound messages/s, routed and pushed ({} agents on WebSockets) | {:.0} | {} |",
+        o.agents,
+        median(&ours),
+        list(&ours)
+    );
+    println!(
+        "| omnigate / bare, median of per-round ratios | {:.0}% | {} |",
+        median(&ratios),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.0}%"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "| failed requests during the load | {:.0} | {} |",
+        median(&errors),
+        list(&errors)
+    );
+    println!(
+        "| WebSocket frames received during the load | {:.0} | {} |",
+        median(&frames),
+        list(&frames)
+    );
+    println!(
+        "| POST → agent's frame latency at half rate ({} msg/s), p50 ms | {:.1} | {} |",
+        median(&rates),
+        median(&p50),
+        p50.iter()
+            .map(|v| format!("{v:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "| same, p99 ms | {:.1} | {} |",
+        median(&p99),
+        p99.iter()
+            .map(|v| format!("{v:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "| RSS right after the load, MB | {:.1} | {} |",
+        median(&rss) / 1024.0,
+        list_mb(&rss)
+    );
+    println!(
+        "| RSS with {} idle console WebSockets ({}), MB | {:.1} (before: {:.1}) | |",
+        o.idle,
+        line.trim(),
+        idle_kb / 1024.0,
+        before_kb / 1024.0
+    );
+    println!(
+        "\n{} keep-alive HTTP/1.1 connections over TLS 1.3, {} s per run, {} contacts; server, baseline and load generator share the 2 cores.",
+        o.connections, o.secs, o.contacts
+    );
+    Ok(())
+}
+
+pub fn run_search(args: &[String]) -> Result<(), String> {
+    let mut messages = 1_000_000usize;
+    let mut queries = 200usize;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| -> Result<usize, String> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a number"))
+        };
+        match arg.as_str() {
+            "--messages" => messages = value("--messages")?,
+            "--queries" => queries = value("--queries")?,
+            other => return Err(format!("unknown option `{other}` for `bench search`")),
+        }
+    }
+    run_ok(
+        cargo().args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "omnigate-engine",
+            "--example",
+            "search_load",
+        ]),
+        "building the search benchmark (release)",
+    )?;
+    let tool = root().join("target/release/examples/search_load");
+    let dir = std::env::temp_dir().join(format!("omnigate-search-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = Command::new(tool)
+        .arg(&dir)
+        .arg(messages.to_string())
+        .arg(queries.to_string())
+        .status()
+        .map_err(|e| format!("running search_load: {e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    if status?.success() {
+        Ok(())
+    } else {
+        Err("search_load failed".into())
+    }
+}
