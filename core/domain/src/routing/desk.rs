@@ -333,14 +333,13 @@ impl Desk {
                 self.assign(conversation, agent, Assignment::Reopened, now, &mut events);
             }
             Command::Reassign { conversation, to } => {
-                self.expect(conversation, "queued, assigned or transfer pending", |s| {
-                    matches!(
-                        s,
-                        Status::Queued { .. }
-                            | Status::Assigned { .. }
-                            | Status::TransferPending { .. }
-                    )
-                })?;
+                // A supervisor may also take a conversation out of a flow
+                // (a bot that cannot help must not hold a customer forever).
+                self.expect(
+                    conversation,
+                    "in a flow, queued, assigned or transfer pending",
+                    |s| !matches!(s, Status::Ended { .. }),
+                )?;
                 self.expect_online(to)?;
                 self.assign(conversation, to, Assignment::Reassigned, now, &mut events);
             }

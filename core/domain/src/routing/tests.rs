@@ -443,6 +443,12 @@ fn transfer_to_the_queue_or_a_flow_and_supervisor_reassignment() {
         to: ANN,
     });
     assert_eq!(assigned(&events), vec![(c(2), ANN, Assignment::Reassigned)]);
+    // A supervisor takes the conversation out of the flow.
+    let events = t.ok(Command::Reassign {
+        conversation: c(1),
+        to: BOB,
+    });
+    assert_eq!(assigned(&events), vec![(c(1), BOB, Assignment::Reassigned)]);
 }
 
 #[test]
