@@ -117,14 +117,17 @@ fn main() {
         .unwrap();
     let words = vocabulary();
     let mut rng = Lcg(42);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let began = Instant::now();
     for i in 0..messages {
         let n = 5 + (rng.next() % 11) as usize;
         let text: Vec<&str> = (0..n)
             .map(|_| words[rng.zipf(words.len())].as_str())
             .collect();
-        engine
-            .receive(
+        runtime
+            .block_on(engine.receive(
                 &channel,
                 InboundMessage {
                     contact_id: format!("c{}", rng.next() % 50_000),
@@ -135,7 +138,7 @@ fn main() {
                         body: text.join(" "),
                     },
                 },
-            )
+            ))
             .unwrap();
         if i % 100_000 == 99_999 {
             eprintln!("search_load: {} messages stored", i + 1);

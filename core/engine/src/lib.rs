@@ -14,8 +14,10 @@
 
 pub mod delivery;
 pub mod indexing;
+mod ingest;
 pub mod live;
 mod status;
+mod windows;
 pub mod wire;
 
 pub use status::status_name;
@@ -166,6 +168,8 @@ pub struct Engine {
     /// transfer pending), so the timer and every command skip the scan of
     /// live conversations until then.
     next_deadline: Mutex<Option<Timestamp>>,
+    windows: windows::WindowWatch,
+    ingest: ingest::Batcher,
 }
 
 /// Memory for the search index writer's buffer.
@@ -269,6 +273,10 @@ impl Engine {
                 now,
             )?;
         }
+        let ingest = ingest::Batcher::start(Arc::clone(&store)).map_err(|e| StoreError::Io {
+            context: "starting the ingest thread".into(),
+            source: e,
+        })?;
         let engine = Arc::new(Engine {
             store,
             clock,
@@ -282,7 +290,12 @@ impl Engine {
             search,
             index_queue: indexing::IndexQueue::default(),
             next_deadline: Mutex::new(Some(now)),
+            windows: windows::WindowWatch::default(),
+            ingest,
         });
+        for conversation in engine.store.live_conversations()? {
+            engine.watch_window(&conversation)?;
+        }
         {
             let mut desk = engine.lock_desk();
             let events = desk.drain_queue(now);
@@ -353,7 +366,7 @@ impl Engine {
     /// flow or the queue (rule 1), where the queue may hand it out at once.
     /// A contact writing after their conversation ended starts a new one;
     /// a reopened conversation takes their messages again.
-    pub fn receive(
+    pub async fn receive(
         &self,
         channel: &ChannelRecord,
         message: InboundMessage,
@@ -378,7 +391,11 @@ impl Engine {
             at_ms: now.0,
             initial_status,
         };
-        match self.store.ingest(&inbound)? {
+        let media = match &inbound.content {
+            Content::Media { attachment, .. } => parse_sha256(attachment),
+            _ => None,
+        };
+        match self.ingest.ingest(inbound).await? {
             Ingested::Duplicate { message } => Ok(Received {
                 message,
                 duplicate: true,
@@ -408,12 +425,11 @@ impl Engine {
                 } else {
                     conversation
                 };
-                if let Content::Media { attachment, .. } = &inbound.content
-                    && let Some(sha) = parse_sha256(attachment)
-                {
+                if let Some(sha) = media {
                     self.store.allow_attachment(conversation.id, &sha)?;
                 }
                 self.index_queue.push(&message);
+                self.watch_window(&conversation)?;
                 self.announce_message(&conversation, &message);
                 Ok(Received {
                     message,
@@ -752,6 +768,9 @@ impl Engine {
                 } => {
                     queue_moved = true;
                     let (old, new) = self.write_status(desk, *conversation, None)?;
+                    if *how == omnigate_domain::routing::Assignment::Reopened {
+                        self.watch_window(&new)?;
+                    }
                     let mut data = conversation_json(&new);
                     data["how"] = json!(assignment_name(*how));
                     let previous: Vec<UserId> = old
@@ -815,6 +834,7 @@ impl Engine {
                     let (old, new) =
                         self.write_status(desk, *conversation, Some(by.unwrap_or(*ender)))?;
                     desk.forget_ended(*conversation);
+                    self.windows.set(conversation.0, None);
                     let holders = old.as_ref().map(holders_of).unwrap_or_default();
                     self.push_live(
                         Audience::Users(holders),
@@ -843,7 +863,7 @@ impl Engine {
             self.push_live(
                 Audience::Everyone,
                 "queue",
-                json!({ "length": desk.queue().count(), "oldest_since": oldest }),
+                json!({ "length": desk.queue_len(), "oldest_since": oldest }),
             );
         }
         Ok(())
@@ -992,6 +1012,7 @@ impl Engine {
         let now = self.now();
         let mut desk = self.lock_desk();
         self.apply_due_timeouts(&mut desk, now)?;
+        self.announce_windows(now)?;
         for agent in self.walked_away(&desk, now) {
             tracing::info!(
                 user_id = agent.0,
@@ -1005,6 +1026,49 @@ impl Engine {
                 now,
             )?;
             self.persist(&mut desk, &events, None)?;
+        }
+        Ok(())
+    }
+
+    /// Watches a live conversation's service window (if its channel has one).
+    fn watch_window(&self, conversation: &ConversationRecord) -> Result<(), EngineError> {
+        if conversation.is_ended() {
+            self.windows.set(conversation.id, None);
+            return Ok(());
+        }
+        let closes_at = self.window_closes_at(conversation)?;
+        // A conversation the contact never wrote in has nothing to count down.
+        let closes_at = closes_at.filter(|_| conversation.last_inbound_ms.is_some());
+        self.windows.set(conversation.id, closes_at);
+        Ok(())
+    }
+
+    /// Watches again every live conversation of a channel whose window
+    /// changed.
+    pub fn channel_changed(&self, channel: u64) -> Result<(), EngineError> {
+        for conversation in self.store.live_conversations()? {
+            if conversation.channel_id == channel {
+                self.watch_window(&conversation)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the holders of conversations whose window is about to close,
+    /// or has closed, so the console switches to templates on time.
+    fn announce_windows(&self, now: Timestamp) -> Result<(), EngineError> {
+        let due = self.windows.due(now);
+        for (kind, list) in [
+            ("window.closing", due.closing),
+            ("window.closed", due.closed),
+        ] {
+            for (id, closes_at) in list {
+                if let Some(conversation) = self.store.conversation(id)? {
+                    let mut data = conversation_json(&conversation);
+                    data["window_closes_at"] = json!(closes_at.to_rfc3339());
+                    self.push_live(audience_of(&conversation, Vec::new()), kind, data);
+                }
+            }
         }
         Ok(())
     }
@@ -1446,12 +1510,11 @@ fn holders_of(conversation: &ConversationRecord) -> Vec<UserId> {
     }
 }
 
-/// Who sees events about a conversation: its holders (everyone while it is
-/// queued, so agents see what they could pull), supervisors, and `also`.
+/// Who sees events about a conversation: its holders, supervisors, and
+/// `also`. A queued conversation's events go to supervisors only: agents
+/// learn the queue's length from the `queue` event and pull the oldest, so
+/// a busy queue does not flood every console with its messages.
 fn audience_of(conversation: &ConversationRecord, also: Vec<UserId>) -> Audience {
-    if matches!(conversation.status, StatusRecord::Queued { .. }) {
-        return Audience::Everyone;
-    }
     let mut users = holders_of(conversation);
     users.extend(also);
     users.dedup();

@@ -440,6 +440,15 @@ fn preview_of(content: &Content) -> String {
     text.chars().take(120).collect()
 }
 
+/// What [`Store::ingest_batch`] prepares outside the transaction.
+struct Prepared {
+    message_id: u64,
+    fresh_contact: u64,
+    fresh_conversation: u64,
+    content: ContentRecord,
+    preview: String,
+}
+
 /// An inbound message as a channel reported it.
 #[derive(Debug, Clone)]
 pub struct Inbound {
@@ -504,13 +513,33 @@ impl Store {
     /// their open conversation or starts one, all in one transaction. A
     /// provider id seen before on the channel writes nothing.
     pub fn ingest(&self, inbound: &Inbound) -> Result<Ingested, StoreError> {
+        let mut outcome = self.ingest_batch(std::slice::from_ref(inbound))?;
+        outcome.pop().ok_or_else(|| StoreError::InvalidRecord {
+            kind: "message",
+            reason: "an ingested batch of one gave no result".into(),
+        })
+    }
+
+    /// Stores several inbound messages in one transaction, in order, as if
+    /// [`Store::ingest`] had been called for each: a message sees the
+    /// contacts, conversations and provider ids of the ones before it.
+    ///
+    /// sled serialises transactions behind one global lock, so under load
+    /// one transaction for many messages is what lets the disk, not the
+    /// lock, set the pace. Either all are stored or none.
+    pub fn ingest_batch(&self, batch: &[Inbound]) -> Result<Vec<Ingested>, StoreError> {
         // Ids are drawn before the transaction (a retried transaction must
         // not draw again); unused ones are simply skipped.
-        let message_id = self.next_id()?;
-        let fresh_contact = self.next_id()?;
-        let fresh_conversation = self.next_id()?;
-        let content = ContentRecord::from(&inbound.content);
-        let preview = preview_of(&inbound.content);
+        let mut prepared = Vec::with_capacity(batch.len());
+        for inbound in batch {
+            prepared.push(Prepared {
+                message_id: self.next_id()?,
+                fresh_contact: self.next_id()?,
+                fresh_conversation: self.next_id()?,
+                content: ContentRecord::from(&inbound.content),
+                preview: preview_of(&inbound.content),
+            });
+        }
         let t = &self.trees;
         let outcome = (
             &t.contacts,
@@ -523,110 +552,145 @@ impl Store {
         )
             .transaction(
                 |(contacts, by_external, conversations, open, messages, keys, by_provider)| {
-                    let provider_key = scoped_key(inbound.channel_id, &inbound.provider_id);
-                    if let Some(existing) = by_provider.get(&provider_key)? {
-                        let id = key_id(&existing).map_err(ConflictableTransactionError::Abort)?;
-                        let message = read_message(keys, messages, id)?;
-                        return Ok(Ingested::Duplicate { message });
-                    }
-                    let external_key = scoped_key(inbound.channel_id, &inbound.external_id);
-                    let mut contact = match by_external.get(&external_key)? {
-                        Some(id) => {
-                            let Some(bytes) = contacts.get(&id)? else {
-                                return abort(StoreError::InvalidRecord {
-                                    kind: "contact",
-                                    reason: "index points at a missing contact".into(),
-                                });
+                    let mut results = Vec::with_capacity(batch.len());
+                    for (inbound, prepared) in batch.iter().zip(&prepared) {
+                        let Prepared {
+                            message_id,
+                            fresh_contact,
+                            fresh_conversation,
+                            content,
+                            preview,
+                        } = prepared;
+                        let (message_id, fresh_contact, fresh_conversation) =
+                            (*message_id, *fresh_contact, *fresh_conversation);
+                        let one = (|| -> TxResult<Ingested> {
+                            let provider_key = scoped_key(inbound.channel_id, &inbound.provider_id);
+                            if let Some(existing) = by_provider.get(&provider_key)? {
+                                let id = key_id(&existing)
+                                    .map_err(ConflictableTransactionError::Abort)?;
+                                let message = read_message(keys, messages, id)?;
+                                return Ok(Ingested::Duplicate { message });
+                            }
+                            let external_key = scoped_key(inbound.channel_id, &inbound.external_id);
+                            let mut contact_changed = false;
+                            let mut contact = match by_external.get(&external_key)? {
+                                Some(id) => {
+                                    let Some(bytes) = contacts.get(&id)? else {
+                                        return abort(StoreError::InvalidRecord {
+                                            kind: "contact",
+                                            reason: "index points at a missing contact".into(),
+                                        });
+                                    };
+                                    tx_decode::<ContactRecord>(&bytes)?
+                                }
+                                None => {
+                                    by_external.insert(external_key, &id_key(fresh_contact))?;
+                                    contact_changed = true;
+                                    ContactRecord {
+                                        id: fresh_contact,
+                                        channel_id: inbound.channel_id,
+                                        external_id: inbound.external_id.clone(),
+                                        name: String::new(),
+                                        phone: None,
+                                        created_at_ms: inbound.at_ms,
+                                    }
+                                }
                             };
-                            tx_decode::<ContactRecord>(&bytes)?
-                        }
-                        None => {
-                            by_external.insert(external_key, &id_key(fresh_contact))?;
-                            ContactRecord {
-                                id: fresh_contact,
-                                channel_id: inbound.channel_id,
-                                external_id: inbound.external_id.clone(),
-                                name: String::new(),
-                                phone: None,
-                                created_at_ms: inbound.at_ms,
+                            if let Some(name) = &inbound.contact_name
+                                && contact.name != *name
+                            {
+                                contact.name.clone_from(name);
+                                contact_changed = true;
                             }
-                        }
-                    };
-                    if let Some(name) = &inbound.contact_name {
-                        contact.name.clone_from(name);
-                    }
-                    if contact.name.is_empty() {
-                        contact.name.clone_from(&contact.external_id);
-                    }
-                    if inbound.contact_phone.is_some() {
-                        contact.phone.clone_from(&inbound.contact_phone);
-                    }
-                    contacts.insert(&id_key(contact.id), tx_encode(&contact)?)?;
+                            if contact.name.is_empty() {
+                                contact.name.clone_from(&contact.external_id);
+                                contact_changed = true;
+                            }
+                            if inbound.contact_phone.is_some()
+                                && contact.phone != inbound.contact_phone
+                            {
+                                contact.phone.clone_from(&inbound.contact_phone);
+                                contact_changed = true;
+                            }
+                            // Written only when new or changed: most messages come
+                            // from known contacts, and every write costs disk.
+                            if contact_changed {
+                                contacts.insert(&id_key(contact.id), tx_encode(&contact)?)?;
+                            }
 
-                    let open_id = open.get(id_key(contact.id))?;
-                    let (mut conversation, started) = match open_id {
-                        Some(id) => match conversations.get(&id)? {
-                            Some(bytes) => (tx_decode::<ConversationRecord>(&bytes)?, false),
-                            None => {
-                                return abort(StoreError::InvalidRecord {
-                                    kind: "conversation",
-                                    reason: "open index points at a missing conversation".into(),
-                                });
-                            }
-                        },
-                        None => {
-                            open.insert(&id_key(contact.id), &id_key(fresh_conversation))?;
-                            (
-                                ConversationRecord {
-                                    id: fresh_conversation,
-                                    channel_id: inbound.channel_id,
-                                    contact_id: contact.id,
-                                    created_at_ms: inbound.at_ms,
-                                    status: inbound.initial_status.clone(),
-                                    agent_id: None,
-                                    ended_by: None,
-                                    last_inbound_ms: None,
-                                    last_message_ms: inbound.at_ms,
-                                    preview: String::new(),
-                                    message_count: 0,
-                                    unread: 0,
-                                    tags: Vec::new(),
+                            let open_id = open.get(id_key(contact.id))?;
+                            let (mut conversation, started) = match open_id {
+                                Some(id) => match conversations.get(&id)? {
+                                    Some(bytes) => {
+                                        (tx_decode::<ConversationRecord>(&bytes)?, false)
+                                    }
+                                    None => {
+                                        return abort(StoreError::InvalidRecord {
+                                            kind: "conversation",
+                                            reason: "open index points at a missing conversation"
+                                                .into(),
+                                        });
+                                    }
                                 },
-                                true,
-                            )
-                        }
-                    };
-                    conversation.last_inbound_ms = Some(inbound.at_ms);
-                    conversation.last_message_ms = inbound.at_ms;
-                    conversation.preview.clone_from(&preview);
-                    conversation.message_count = conversation.message_count.saturating_add(1);
-                    conversation.unread = conversation.unread.saturating_add(1);
-                    conversations.insert(&id_key(conversation.id), tx_encode(&conversation)?)?;
+                                None => {
+                                    open.insert(&id_key(contact.id), &id_key(fresh_conversation))?;
+                                    (
+                                        ConversationRecord {
+                                            id: fresh_conversation,
+                                            channel_id: inbound.channel_id,
+                                            contact_id: contact.id,
+                                            created_at_ms: inbound.at_ms,
+                                            status: inbound.initial_status.clone(),
+                                            agent_id: None,
+                                            ended_by: None,
+                                            last_inbound_ms: None,
+                                            last_message_ms: inbound.at_ms,
+                                            preview: String::new(),
+                                            message_count: 0,
+                                            unread: 0,
+                                            tags: Vec::new(),
+                                        },
+                                        true,
+                                    )
+                                }
+                            };
+                            conversation.last_inbound_ms = Some(inbound.at_ms);
+                            conversation.last_message_ms = inbound.at_ms;
+                            conversation.preview.clone_from(preview);
+                            conversation.message_count =
+                                conversation.message_count.saturating_add(1);
+                            conversation.unread = conversation.unread.saturating_add(1);
+                            conversations
+                                .insert(&id_key(conversation.id), tx_encode(&conversation)?)?;
 
-                    let message = MessageRecord {
-                        id: message_id,
-                        conversation_id: conversation.id,
-                        direction: direction::INBOUND,
-                        author: author::CONTACT,
-                        author_user: None,
-                        content: content.clone(),
-                        provider_id: Some(inbound.provider_id.clone()),
-                        delivery: delivery::NONE,
-                        failure: None,
-                        at_ms: inbound.at_ms,
-                    };
-                    messages.insert(
-                        &message_key(conversation.id, message_id),
-                        tx_encode(&message)?,
-                    )?;
-                    keys.insert(&id_key(message_id), &id_key(conversation.id))?;
-                    by_provider.insert(provider_key, &id_key(message_id))?;
-                    Ok(Ingested::New {
-                        message,
-                        conversation: Box::new(conversation),
-                        contact: Box::new(contact),
-                        started,
-                    })
+                            let message = MessageRecord {
+                                id: message_id,
+                                conversation_id: conversation.id,
+                                direction: direction::INBOUND,
+                                author: author::CONTACT,
+                                author_user: None,
+                                content: content.clone(),
+                                provider_id: Some(inbound.provider_id.clone()),
+                                delivery: delivery::NONE,
+                                failure: None,
+                                at_ms: inbound.at_ms,
+                            };
+                            messages.insert(
+                                &message_key(conversation.id, message_id),
+                                tx_encode(&message)?,
+                            )?;
+                            keys.insert(&id_key(message_id), &id_key(conversation.id))?;
+                            by_provider.insert(provider_key, &id_key(message_id))?;
+                            Ok(Ingested::New {
+                                message,
+                                conversation: Box::new(conversation),
+                                contact: Box::new(contact),
+                                started,
+                            })
+                        })()?;
+                        results.push(one);
+                    }
+                    Ok(results)
                 },
             )?;
         Ok(outcome)
@@ -963,4 +1027,61 @@ fn read_message(
         });
     };
     tx_decode(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbound(contact: &str, provider: &str) -> Inbound {
+        Inbound {
+            channel_id: 1,
+            external_id: contact.into(),
+            contact_name: None,
+            contact_phone: None,
+            provider_id: provider.into(),
+            content: Content::Text { body: "hi".into() },
+            at_ms: 1,
+            initial_status: StatusRecord::Queued { since_ms: 1 },
+        }
+    }
+
+    #[test]
+    fn a_batch_sees_its_own_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let outcomes = store
+            .ingest_batch(&[
+                inbound("a", "m1"),
+                inbound("a", "m2"),
+                inbound("a", "m1"),
+                inbound("b", "m3"),
+            ])
+            .unwrap();
+        let new: Vec<(u64, bool)> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Ingested::New {
+                    conversation,
+                    started,
+                    ..
+                } => Some((conversation.id, *started)),
+                Ingested::Duplicate { .. } => None,
+            })
+            .collect();
+        assert_eq!(new.len(), 3, "the repeated provider id is a duplicate");
+        assert_eq!(new[0].0, new[1].0, "one conversation for contact a");
+        assert_eq!((new[0].1, new[1].1, new[2].1), (true, false, true));
+        let Ingested::Duplicate { message } = &outcomes[2] else {
+            panic!("expected a duplicate");
+        };
+        let Ingested::New { message: first, .. } = &outcomes[0] else {
+            panic!("expected new");
+        };
+        assert_eq!(message.id, first.id);
+        assert_eq!(
+            store.conversation(new[0].0).unwrap().unwrap().message_count,
+            2
+        );
+    }
 }

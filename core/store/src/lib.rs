@@ -137,6 +137,7 @@ pub struct Store {
     session_cache: cache::ReadCache<[u8; 32], SessionRecord>,
     /// Decoded users by id, for authentication.
     user_cache: cache::ReadCache<u64, omnigate_domain::User>,
+    ids: Mutex<Ids>,
     dir: PathBuf,
     _lock: lock::DataDirLock,
 }
@@ -205,6 +206,7 @@ impl Store {
         };
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());
+        let first = first_id(&trees.meta)?;
         Ok(Arc::new(Store {
             db,
             trees,
@@ -212,6 +214,10 @@ impl Store {
             audit_append: Mutex::new(()),
             session_cache: cache::ReadCache::new(CACHE_CAPACITY),
             user_cache: cache::ReadCache::new(CACHE_CAPACITY),
+            ids: Mutex::new(Ids {
+                next: first,
+                reserved_until: first,
+            }),
             dir: dir.to_path_buf(),
             _lock: lock,
         }))
@@ -270,21 +276,50 @@ impl Store {
     /// A fresh id, unique for the lifetime of the data directory: 1, 2, 3...
     ///
     /// A counter in the meta tree rather than sled's `generate_id`, which
-    /// jumps by a million after every restart and makes ids unreadable.
-    /// It is flushed with the record that uses it.
+    /// jumps by a million after every restart and makes ids unreadable. The
+    /// stored value is an upper bound reserved [`ID_BLOCK`] ids at a time,
+    /// so drawing an id is a memory operation (the inbound path draws three
+    /// per message); the reservation is written before any id from it is
+    /// used, so it is flushed with the first record that uses one. A clean
+    /// shutdown stores the exact next id; after a crash ids skip at most
+    /// one block.
     pub(crate) fn next_id(&self) -> Result<u64, StoreError> {
-        let bumped = self.trees.meta.update_and_fetch(ID_COUNTER_KEY, |old| {
-            let last = old
-                .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
-                .map_or(0, u64::from_be_bytes);
-            Some(last.saturating_add(1).to_be_bytes().to_vec())
-        })?;
-        let bytes = bumped.ok_or_else(|| StoreError::InvalidRecord {
-            kind: "id counter",
-            reason: "missing after update".into(),
-        })?;
-        record::key_id(&bytes)
+        let mut ids = self
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ids.next >= ids.reserved_until {
+            let until = ids.next.saturating_add(ID_BLOCK);
+            self.trees
+                .meta
+                .insert(ID_COUNTER_KEY, &until.to_be_bytes())?;
+            ids.reserved_until = until;
+        }
+        let id = ids.next;
+        ids.next += 1;
+        Ok(id)
     }
+}
+
+/// Ids handed out from memory between two writes of the counter.
+const ID_BLOCK: u64 = 1_000;
+
+/// The id counter in memory: the next id, and the bound stored on disk.
+#[derive(Debug)]
+struct Ids {
+    next: u64,
+    reserved_until: u64,
+}
+
+/// The first id to hand out: one past the stored counter, which is the last
+/// id used (after a clean shutdown) or a reservation's bound (after a
+/// crash: then the ids up to the bound are skipped, never reused).
+fn first_id(meta: &sled::Tree) -> Result<u64, StoreError> {
+    let stored = match meta.get(ID_COUNTER_KEY)? {
+        Some(bytes) => record::key_id(&bytes)?,
+        None => 0,
+    };
+    Ok(stored.saturating_add(1))
 }
 
 /// Creates `dir` (and parents) readable only by the service user.
@@ -303,6 +338,20 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 impl Drop for Store {
     fn drop(&mut self) {
         self.commit.stop();
+        // Give back the unused part of the reservation: the next start
+        // continues right after the last id used.
+        let next = self
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next;
+        if let Err(error) = self
+            .trees
+            .meta
+            .insert(ID_COUNTER_KEY, &next.saturating_sub(1).to_be_bytes())
+        {
+            tracing::error!(%error, "storing the id counter failed");
+        }
         if let Err(error) = self.db.flush() {
             tracing::error!(%error, "final flush of the store failed");
         }

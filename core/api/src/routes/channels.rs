@@ -273,6 +273,7 @@ pub(crate) async fn update(
         channel.disabled = disabled;
     }
     state.inner.store.update_channel(&channel)?;
+    state.engine().channel_changed(channel.id)?;
     state.audit(
         &AuditEvent::new(principal.actor(), AuditAction::ChannelUpdated)
             .target(format!("channel:{}", channel.id))
@@ -457,16 +458,18 @@ pub(crate) async fn inbound(
             let provider_id = omnigate_domain::conversation::ProviderMessageId::parse(&message_id)?;
             let contact_id = omnigate_domain::conversation::ExternalId::parse(&contact.id)?;
             let content = wire::content_from_json(&content)?;
-            let received = engine.receive(
-                &channel,
-                InboundMessage {
-                    contact_id: contact_id.as_str().to_owned(),
-                    contact_name: optional_text("contact.name", contact.name, 200)?,
-                    contact_phone: optional_text("contact.phone", contact.phone, 40)?,
-                    provider_id: provider_id.as_str().to_owned(),
-                    content,
-                },
-            )?;
+            let received = engine
+                .receive(
+                    &channel,
+                    InboundMessage {
+                        contact_id: contact_id.as_str().to_owned(),
+                        contact_name: optional_text("contact.name", contact.name, 200)?,
+                        contact_phone: optional_text("contact.phone", contact.phone, 40)?,
+                        provider_id: provider_id.as_str().to_owned(),
+                        content,
+                    },
+                )
+                .await?;
             engine.durable().await?;
             Ok(ResponseJson(InboundAck::Received(MessageReceived {
                 message_id: received.message.id,

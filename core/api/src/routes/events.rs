@@ -49,7 +49,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// per event the caller may see (`conversation.queued`,
 /// `conversation.assigned`, `conversation.in_flow`, `conversation.ended`,
 /// `transfer.requested`, `transfer.returned`, `message`, `presence`,
-/// `queue`), or `{"type":"resync"}` when missed events are no longer
+/// `queue`, `window.closing`, `window.closed`), or `{"type":"resync"}` when missed events are no longer
 /// available. Refuses a browser page of another origin (cross-site
 /// WebSocket hijacking: cookies go with WebSocket requests, and CORS does
 /// not apply to them).
@@ -84,7 +84,13 @@ pub(crate) async fn events(
             )));
         }
     }
+    // Consoles only read on this socket: small buffers keep ten thousand
+    // idle consoles in a few hundred megabytes (tungstenite's defaults
+    // reserve 128 KiB each way per socket).
     Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| follow(socket, state, principal, resume)))
 }

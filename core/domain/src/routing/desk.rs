@@ -93,6 +93,12 @@ impl Desk {
         self.queue.iter().map(|(since, c)| (*c, *since))
     }
 
+    /// How many conversations wait in the queue.
+    #[must_use]
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Every conversation and its status.
     pub fn conversations(&self) -> impl Iterator<Item = (ConversationId, &Status)> {
         self.conversations.iter().map(|(c, s)| (*c, s))

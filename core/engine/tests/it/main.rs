@@ -219,6 +219,9 @@ fn actor(chosen: u64, rightful: u64) -> u64 {
 }
 
 fn run(world: &World, engine: &Engine, ops: &[Op], conversations: &mut BTreeSet<u64>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut message = 0u64;
     // Everyone starts online, so sequences reach transfers and ends early;
     // the random presence changes take them off again.
@@ -232,8 +235,8 @@ fn run(world: &World, engine: &Engine, ops: &[Op], conversations: &mut BTreeSet<
         let _ = match op.clone() {
             Op::Write { contact } => {
                 message += 1;
-                engine
-                    .receive(
+                runtime
+                    .block_on(engine.receive(
                         &world.channel,
                         InboundMessage {
                             contact_id: format!("c{contact}"),
@@ -244,7 +247,7 @@ fn run(world: &World, engine: &Engine, ops: &[Op], conversations: &mut BTreeSet<
                                 body: "merhaba".into(),
                             },
                         },
-                    )
+                    ))
                     .map(|r| {
                         conversations.insert(r.message.conversation_id);
                     })
@@ -339,8 +342,8 @@ proptest! {
     }
 }
 
-#[test]
-fn a_redelivered_message_changes_nothing_and_a_restart_keeps_it_once() {
+#[tokio::test]
+async fn a_redelivered_message_changes_nothing_and_a_restart_keeps_it_once() {
     let world = world();
     let clock: Arc<dyn Clock> = Arc::new(world.clock.clone());
     let inbound = || InboundMessage {
@@ -354,14 +357,14 @@ fn a_redelivered_message_changes_nothing_and_a_restart_keeps_it_once() {
     };
     let first = {
         let engine = Engine::start(Arc::clone(&world.store), Arc::clone(&clock), config()).unwrap();
-        let first = engine.receive(&world.channel, inbound()).unwrap();
-        let again = engine.receive(&world.channel, inbound()).unwrap();
+        let first = engine.receive(&world.channel, inbound()).await.unwrap();
+        let again = engine.receive(&world.channel, inbound()).await.unwrap();
         assert!(again.duplicate);
         assert_eq!(again.message.id, first.message.id);
         first
     };
     let engine = Engine::start(Arc::clone(&world.store), clock, config()).unwrap();
-    let after_restart = engine.receive(&world.channel, inbound()).unwrap();
+    let after_restart = engine.receive(&world.channel, inbound()).await.unwrap();
     assert!(after_restart.duplicate);
     assert_eq!(after_restart.message.id, first.message.id);
     let thread = world
@@ -370,4 +373,61 @@ fn a_redelivered_message_changes_nothing_and_a_restart_keeps_it_once() {
         .unwrap();
     assert_eq!(thread.len(), 1);
     assert_eq!(engine.queue().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_messages_are_batched_and_each_caller_gets_its_own_outcome() {
+    let world = world();
+    let clock: Arc<dyn Clock> = Arc::new(world.clock.clone());
+    let engine = Engine::start(Arc::clone(&world.store), clock, config()).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..400u64 {
+        let engine = Arc::clone(&engine);
+        let channel = world.channel.clone();
+        tasks.push(tokio::spawn(async move {
+            engine
+                .receive(
+                    &channel,
+                    InboundMessage {
+                        contact_id: format!("c{}", (i / 2) % 20),
+                        contact_name: None,
+                        contact_phone: None,
+                        // Every message twice: the second is a duplicate,
+                        // whether or not it lands in the same batch.
+                        provider_id: format!("m{}", i / 2),
+                        content: Content::Text {
+                            body: format!("message {i}"),
+                        },
+                    },
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut stored = BTreeSet::new();
+    let mut duplicates = 0;
+    for task in tasks {
+        let received = task.await.unwrap();
+        if received.duplicate {
+            duplicates += 1;
+        } else {
+            assert!(
+                stored.insert(received.message.id),
+                "one message id per stored message"
+            );
+        }
+    }
+    assert_eq!(stored.len(), 200);
+    assert_eq!(duplicates, 200);
+    // Twenty contacts, twenty conversations, 200 messages among them.
+    let conversations: BTreeSet<u64> = stored
+        .iter()
+        .map(|id| world.store.message(*id).unwrap().unwrap().conversation_id)
+        .collect();
+    assert_eq!(conversations.len(), 20);
+    let total: usize = conversations
+        .iter()
+        .map(|c| world.store.messages(*c, None, 1000).unwrap().len())
+        .sum();
+    assert_eq!(total, 200);
 }

@@ -292,3 +292,32 @@ async fn the_events_socket_needs_a_login_and_the_consoles_own_origin() {
     let own = format!("https://127.0.0.1:{}", server.addr.port());
     assert!(open(server, &agent, "", Some(&own)).await.is_ok());
 }
+
+#[tokio::test]
+async fn the_holder_is_told_before_and_when_the_service_window_closes() {
+    let desk = Desk::start().await;
+    let server = &desk.server;
+    let channel = api_channel(&desk, json!({ "service_window_secs": 3600 })).await;
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    let mut live = open(server, &agent, "", None).await.unwrap();
+    next(&mut live).await;
+    let id = conversation_from(server, &channel, "c1", "m1").await;
+    until(&mut live, "message").await;
+
+    // 51 minutes on: the warning (the desk timer or the next read notices).
+    desk.clock.advance_secs(51 * 60);
+    crate::desk_helpers::conversation(server, &agent, id).await;
+    let closing = until(&mut live, "window.closing").await;
+    let frame = closing.last().unwrap();
+    assert_eq!(frame["data"]["id"], id);
+    assert_eq!(
+        frame["data"]["window_closes_at"],
+        "2026-11-25T10:00:00.000Z"
+    );
+
+    desk.clock.advance_secs(9 * 60);
+    crate::desk_helpers::conversation(server, &agent, id).await;
+    let closed = until(&mut live, "window.closed").await;
+    assert_eq!(closed.last().unwrap()["data"]["id"], id);
+}

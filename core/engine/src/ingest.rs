@@ -1,0 +1,86 @@
+//! Inbound messages go to the store in batches.
+//!
+//! sled runs every transaction under one global lock, and an inbound message
+//! is a transaction over seven trees; one at a time, the lock (and the disk
+//! writes made while holding it) set the pace. A dedicated thread takes
+//! whatever messages are waiting, stores them in one transaction, and hands
+//! each caller its own outcome. Under load a batch holds as many messages as
+//! arrived during the previous one; alone, a message waits for nobody.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use omnigate_store::{Inbound, Ingested, Store, StoreError};
+use tokio::sync::oneshot;
+
+/// Most messages in one transaction: bounds the time the global lock is
+/// held and the memory of one batch.
+const MAX_BATCH: usize = 256;
+
+struct Job {
+    inbound: Inbound,
+    reply: oneshot::Sender<Result<Ingested, StoreError>>,
+}
+
+/// The handle callers submit to; the thread ends when it is dropped.
+pub(crate) struct Batcher {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Batcher {
+    /// Starts the batching thread over `store`.
+    pub(crate) fn start(store: Arc<Store>) -> Result<Batcher, std::io::Error> {
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("omnigate-ingest".into())
+            .spawn(move || run(&store, &receiver))?;
+        Ok(Batcher { jobs })
+    }
+
+    /// Stores one inbound message with whatever else is waiting.
+    pub(crate) async fn ingest(&self, inbound: Inbound) -> Result<Ingested, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.jobs
+            .send(Job { inbound, reply })
+            .map_err(|_| StoreError::Flush("the ingest thread has stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| StoreError::Flush("the ingest thread has stopped".into()))?
+    }
+}
+
+fn run(store: &Store, receiver: &mpsc::Receiver<Job>) {
+    while let Ok(first) = receiver.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let batch: Vec<Inbound> = jobs.iter().map(|j| j.inbound.clone()).collect();
+        match store.ingest_batch(&batch) {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    // A caller that gave up (client gone) does not matter:
+                    // its message is stored and a retry finds it.
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(error) if jobs.len() == 1 => {
+                if let Some(job) = jobs.pop() {
+                    let _ = job.reply.send(Err(error));
+                }
+            }
+            Err(error) => {
+                // One bad message must not fail its neighbours: store them
+                // one by one, so each gets its own outcome.
+                tracing::warn!(%error, messages = jobs.len(), "a batch of inbound messages failed; storing them one by one");
+                for job in jobs {
+                    let outcome = store.ingest(&job.inbound);
+                    let _ = job.reply.send(outcome);
+                }
+            }
+        }
+    }
+}
