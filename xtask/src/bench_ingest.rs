@@ -40,7 +40,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         secs: 10,
         agents: 1000,
         contacts: 2000,
-        connections: 64,
+        connections: 256,
         idle: 10_000,
     };
     let mut it = args.iter();

@@ -313,7 +313,10 @@ async fn main() {
         let token = channel["inbound_token"].as_str().unwrap().to_owned();
 
         let tokens = agents(&http, &o, &admin, o.agents).await;
-        let capacity = o.contacts.div_ceil(o.agents.max(1)) + 1;
+        // Room for every contact of every run on this data directory (each
+        // run has its own channel, so its own contacts): nothing queues, and
+        // every message is pushed to the agent who holds its conversation.
+        let capacity = 1000;
         call(
             &http,
             &o,
@@ -390,7 +393,8 @@ async fn main() {
                             .and_then(|t| t.strip_prefix('t'))
                             .and_then(|t| t.split(' ').next())
                             .and_then(|t| t.parse::<u64>().ok());
-                        if let Some(sent) = sent {
+                        // Warm-up messages carry no send time (0): not part of the load.
+                        if let Some(sent) = sent.filter(|s| *s > 0) {
                             local.push(
                                 u32::try_from(now_us.saturating_sub(sent)).unwrap_or(u32::MAX),
                             );
