@@ -62,6 +62,9 @@ pub async fn run(engine: Arc<Engine>, poll: Duration) {
     let client = match reqwest::Client::builder()
         .timeout(engine.config().delivery.request_timeout)
         .user_agent(concat!("omnigate/", env!("CARGO_PKG_VERSION")))
+        // A redirect would re-send the signed body somewhere the admin did
+        // not configure.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(client) => client,
@@ -88,6 +91,12 @@ pub async fn run(engine: Arc<Engine>, poll: Duration) {
 pub async fn deliver_due(engine: &Engine, client: &reqwest::Client) -> Result<usize, EngineError> {
     let jobs = engine.store().due_deliveries(engine.now().0, 64)?;
     let count = jobs.len();
+    if count > 0 {
+        // A job is written with its message, but the agent's request may
+        // still be waiting for the flush: nothing leaves the building
+        // before it is on disk.
+        engine.durable().await?;
+    }
     for job in jobs {
         attempt(engine, client, job).await?;
     }
@@ -149,10 +158,9 @@ async fn attempt(
         .await;
     let error = match sent {
         Ok(response) if response.status().is_success() => {
-            let provider_id = response
-                .json::<Value>()
+            let provider_id = read_capped(response, 64 * 1024)
                 .await
-                .ok()
+                .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
                 .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
                 .filter(|id| !id.is_empty() && id.len() <= 200);
             if let Some(id) = provider_id {
@@ -195,6 +203,19 @@ async fn attempt(
     job.last_error = Some(error);
     store.reschedule_delivery(&job)?;
     Ok(())
+}
+
+/// The response body, if it is at most `limit` bytes (an integrator's
+/// answer must not fill the server's memory).
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        if body.len() + chunk.len() > limit {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(body)
 }
 
 fn fail(engine: &Engine, message_id: u64, reason: &str) -> Result<(), EngineError> {

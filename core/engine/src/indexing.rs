@@ -81,6 +81,12 @@ pub async fn run(engine: Arc<Engine>) {
         if batch.is_empty() {
             continue;
         }
+        // Index only what is on disk, so the index never names a message a
+        // crash took back (whose id could then be drawn again).
+        if let Err(error) = engine.durable().await {
+            tracing::error!(%error, "search indexing waits: the messages are not durable");
+            continue;
+        }
         let for_commit = Arc::clone(&engine);
         let outcome = tokio::task::spawn_blocking(move || {
             let watermark = batch.iter().map(|m| m.message_id).max().unwrap_or(0);

@@ -396,10 +396,15 @@ impl Engine {
             _ => None,
         };
         match self.ingest.ingest(inbound).await? {
-            Ingested::Duplicate { message } => Ok(Received {
-                message,
-                duplicate: true,
-            }),
+            Ingested::Duplicate { message } => {
+                // The first delivery may have stored the conversation and
+                // then failed before the desk took it: the retry repairs it.
+                self.ensure_in_desk(message.conversation_id)?;
+                Ok(Received {
+                    message,
+                    duplicate: true,
+                })
+            }
             Ingested::New {
                 message,
                 conversation,
@@ -408,15 +413,20 @@ impl Engine {
             } => {
                 let conversation = if started {
                     // Only a new conversation needs the desk; messages of
-                    // existing ones are stored without its lock.
+                    // existing ones are stored without its lock. (A
+                    // concurrent redelivery may have put it there already.)
                     let mut desk = self.lock_desk();
-                    let events = desk.apply(
-                        Command::Arrive {
-                            conversation: ConversationId(conversation.id),
-                            flow: channel.default_flow.clone(),
-                        },
-                        now,
-                    )?;
+                    let events = if desk.status(ConversationId(conversation.id)).is_none() {
+                        desk.apply(
+                            Command::Arrive {
+                                conversation: ConversationId(conversation.id),
+                                flow: channel.default_flow.clone(),
+                            },
+                            now,
+                        )?
+                    } else {
+                        Vec::new()
+                    };
                     self.persist(&mut desk, &events, None)?;
                     drop(desk);
                     self.store
@@ -437,6 +447,36 @@ impl Engine {
                 })
             }
         }
+    }
+
+    /// Puts a stored, live conversation the desk does not know into it (and
+    /// hands out the queue if that made work).
+    fn ensure_in_desk(&self, id: u64) -> Result<(), EngineError> {
+        let now = self.now();
+        let mut desk = self.lock_desk();
+        if desk.status(ConversationId(id)).is_some() {
+            return Ok(());
+        }
+        let Some(record) = self.store.conversation(id)? else {
+            return Ok(());
+        };
+        if record.is_ended() {
+            return Ok(());
+        }
+        desk.restore(ConversationId(id), status::from_record(&record.status), now)?;
+        let events = desk.drain_queue(now);
+        self.persist(&mut desk, &events, None)
+    }
+
+    /// Whether `caller` may write in a conversation: its holder, or a
+    /// supervisor.
+    fn may_write(caller: &Caller, conversation: &ConversationRecord) -> bool {
+        let holds = match &conversation.status {
+            StatusRecord::Assigned { agent }
+            | StatusRecord::TransferPending { from: agent, .. } => *agent == caller.user.id.0,
+            _ => false,
+        };
+        holds || caller.supervises()
     }
 
     /// Whether `caller` may read conversation `conversation`: supervisors
@@ -526,6 +566,25 @@ impl Engine {
                 at_ms: now.0,
                 deliver,
             },
+            |now_stored| {
+                // The checks above read the conversation outside any lock;
+                // this one runs inside the write, against an end, transfer
+                // or reassignment that happened meanwhile.
+                let holds_now = match &now_stored.status {
+                    StatusRecord::Assigned { agent }
+                    | StatusRecord::TransferPending { from: agent, .. } => {
+                        *agent == caller.user.id.0
+                    }
+                    _ => false,
+                };
+                if now_stored.is_ended() || !(holds_now || caller.supervises()) {
+                    Err(StoreError::Conflict(format!(
+                        "conversation {conversation_id} changed hands or ended while this message was being sent; reload it"
+                    )))
+                } else {
+                    Ok(())
+                }
+            },
         )?;
         if deliver {
             self.delivery_wake.notify_one();
@@ -560,6 +619,11 @@ impl Engine {
         let conversation = self.conversation_for(caller, conversation_id)?;
         if conversation.is_ended() {
             return Err(EngineError::ReadOnly(conversation_id));
+        }
+        if !Self::may_write(caller, &conversation) {
+            return Err(EngineError::Forbidden(format!(
+                "conversation {conversation_id} is not assigned to you; pull or accept it first"
+            )));
         }
         let channel = self.channel(conversation.channel_id)?;
         self.check_media_limit(&channel, upload)?;
@@ -808,6 +872,7 @@ impl Engine {
                             at_ms: now.0,
                             deliver: false,
                         },
+                        |_| Ok(()),
                     )?;
                     let target = old.and_then(|o| match o.status {
                         StatusRecord::TransferPending { to, .. } => Some(UserId(to)),
@@ -1129,6 +1194,15 @@ impl Engine {
                 json!({ "presence": presence.as_str() }),
             )
         });
+        if agent == caller.user.id {
+            // Someone setting their own presence is at their desk, socket or
+            // not: no grace period runs for them.
+            self.connections
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .lost
+                .remove(&agent);
+        }
         self.command(
             Some(caller),
             Command::SetPresence { agent, presence },
@@ -1409,35 +1483,56 @@ impl Engine {
             }
             .into());
         }
-        if let Some(open) = self.store.open_conversation_of(record.contact_id)?
-            && open != conversation
+        let now = self.now();
+        let mut desk = self.lock_desk();
+        // Claim the contact's open slot first, in one store transaction: a
+        // message arriving meanwhile either finds this conversation open, or
+        // has started a newer one and the reopen is refused. Never both.
+        if let Some(open) = self
+            .store
+            .claim_open_slot(record.contact_id, conversation)?
         {
             return Err(EngineError::Forbidden(format!(
                 "the contact has a newer conversation ({open}) that has not ended; continue there"
             )));
         }
-        {
-            let now = self.now();
-            let mut desk = self.lock_desk();
-            if desk.status(ConversationId(conversation)).is_none() {
-                desk.restore(
-                    ConversationId(conversation),
-                    status::from_record(&record.status),
+        let restored = desk.status(ConversationId(conversation)).is_none();
+        if restored {
+            desk.restore(
+                ConversationId(conversation),
+                status::from_record(&record.status),
+                now,
+            )?;
+        }
+        let outcome = self
+            .apply_due_timeouts(&mut desk, now)
+            .and_then(|mut events| {
+                let more = desk.apply(
+                    Command::Reopen {
+                        conversation: ConversationId(conversation),
+                        agent: caller.user.id,
+                    },
                     now,
                 )?;
+                self.persist(&mut desk, &more, Some(caller.user.id))?;
+                events.extend(more);
+                Ok(events)
+            });
+        if let Err(error) = outcome {
+            // Give back what was taken for a reopen that did not happen.
+            if restored {
+                desk.forget_ended(ConversationId(conversation));
             }
+            self.store
+                .release_open_slot(record.contact_id, conversation)?;
+            return Err(error);
         }
-        self.command(
-            Some(caller),
-            Command::Reopen {
-                conversation: ConversationId(conversation),
-                agent: caller.user.id,
-            },
-            Some((
-                AuditAction::ConversationReopened,
-                format!("conversation:{conversation}"),
-                json!({}),
-            )),
+        self.store.append_audit(
+            &AuditEvent::new(caller.actor(), AuditAction::ConversationReopened)
+                .target(format!("conversation:{conversation}"))
+                .source(caller.source.clone())
+                .detail(json!({}).to_string()),
+            now,
         )?;
         Ok(())
     }

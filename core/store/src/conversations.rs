@@ -698,10 +698,14 @@ impl Store {
 
     /// Appends a message omnigate originates to a conversation (and, with
     /// `deliver`, a delivery job to the outbox) in one transaction.
+    ///
+    /// `allowed` sees the conversation inside the transaction and may refuse
+    /// (a send racing an end or a transfer must not slip through).
     pub fn append_message(
         &self,
         conversation_id: u64,
         outgoing: &Outgoing,
+        allowed: impl Fn(&ConversationRecord) -> Result<(), StoreError>,
     ) -> Result<(MessageRecord, ConversationRecord), StoreError> {
         let message_id = self.next_id()?;
         let content = ContentRecord::from(&outgoing.content);
@@ -715,6 +719,7 @@ impl Store {
                     )));
                 };
                 let mut conversation: ConversationRecord = tx_decode(&bytes)?;
+                allowed(&conversation).map_err(ConflictableTransactionError::Abort)?;
                 if outgoing.direction != direction::NOTE {
                     conversation.last_message_ms = outgoing.at_ms;
                     conversation.preview.clone_from(&preview);
@@ -871,6 +876,40 @@ impl Store {
         Ok(live)
     }
 
+    /// Makes `conversation` the contact's open conversation unless another
+    /// one holds that place; returns that other one if so. Atomic with
+    /// inbound messages, which read the same place.
+    pub fn claim_open_slot(
+        &self,
+        contact_id: u64,
+        conversation: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let result = self.trees.open_by_contact.transaction(|open| {
+            match open.get(id_key(contact_id))? {
+                Some(current) => {
+                    let current = key_id(&current).map_err(ConflictableTransactionError::Abort)?;
+                    Ok((current != conversation).then_some(current))
+                }
+                None => {
+                    open.insert(&id_key(contact_id), &id_key(conversation))?;
+                    Ok(None)
+                }
+            }
+        })?;
+        Ok(result)
+    }
+
+    /// Undoes [`Store::claim_open_slot`] if `conversation` still holds the place.
+    pub fn release_open_slot(&self, contact_id: u64, conversation: u64) -> Result<(), StoreError> {
+        self.trees.open_by_contact.transaction(|open| {
+            if open.get(id_key(contact_id))?.as_deref() == Some(&id_key(conversation)[..]) {
+                open.remove(&id_key(contact_id))?;
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
+    }
+
     /// The contact's conversation that has not ended, if any.
     pub fn open_conversation_of(&self, contact_id: u64) -> Result<Option<u64>, StoreError> {
         self.trees
@@ -989,22 +1028,55 @@ impl Store {
         Ok(result)
     }
 
-    /// Records the provider's id of an outbound message, so its status
-    /// reports can be matched.
+    /// Records the id a channel gave an outbound message, so its delivery
+    /// reports can be matched. Kept apart from inbound provider ids (an
+    /// integrator may number both directions alike) and never overwritten.
     pub fn set_provider_id(
         &self,
         channel_id: u64,
         message_id: u64,
         provider_id: &str,
     ) -> Result<(), StoreError> {
-        self.update_message(message_id, |m| {
-            m.provider_id = Some(provider_id.to_owned());
-            true
-        })?;
-        self.trees
-            .messages_by_provider
-            .insert(scoped_key(channel_id, provider_id), &id_key(message_id))?;
+        let key = scoped_key(channel_id, provider_id);
+        let t = &self.trees;
+        (&t.outbound_by_provider, &t.message_keys, &t.messages).transaction(
+            |(by_provider, keys, messages)| {
+                if by_provider.get(&key)?.is_some() {
+                    return Ok(());
+                }
+                let Some(conversation) = keys.get(id_key(message_id))? else {
+                    return abort(StoreError::NotFound(format!("message {message_id}")));
+                };
+                let conversation =
+                    key_id(&conversation).map_err(ConflictableTransactionError::Abort)?;
+                let mkey = message_key(conversation, message_id);
+                let Some(bytes) = messages.get(mkey)? else {
+                    return abort(StoreError::NotFound(format!("message {message_id}")));
+                };
+                let mut message: MessageRecord = tx_decode(&bytes)?;
+                message.provider_id = Some(provider_id.to_owned());
+                messages.insert(&mkey, tx_encode(&message)?)?;
+                by_provider.insert(key.as_slice(), &id_key(message_id))?;
+                Ok(())
+            },
+        )?;
         Ok(())
+    }
+
+    /// The outbound message a channel knows as `provider_id`.
+    pub fn outbound_by_provider_id(
+        &self,
+        channel_id: u64,
+        provider_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        match self
+            .trees
+            .outbound_by_provider
+            .get(scoped_key(channel_id, provider_id))?
+        {
+            Some(id) => self.message(key_id(&id)?),
+            None => Ok(None),
+        }
     }
 }
 

@@ -164,6 +164,7 @@ struct Trees {
     canned: sled::Tree,
     attachments: sled::Tree,
     attachment_refs: sled::Tree,
+    outbound_by_provider: sled::Tree,
 }
 
 impl Store {
@@ -176,6 +177,13 @@ impl Store {
     pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Arc<Store>, StoreError> {
         create_private_dir(dir)?;
         let lock = lock::DataDirLock::acquire(dir)?;
+        // Uploads staged by a previous run that never finished (a crash, a
+        // kill) are garbage now; only this process writes here.
+        if let Ok(entries) = std::fs::read_dir(dir.join("attachments").join("tmp")) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let db = sled::Config::new()
             .path(dir.join("db"))
             .mode(sled::Mode::HighThroughput)
@@ -203,6 +211,7 @@ impl Store {
             canned: db.open_tree("canned")?,
             attachments: db.open_tree("attachments")?,
             attachment_refs: db.open_tree("attachment_refs")?,
+            outbound_by_provider: db.open_tree("outbound_by_provider")?,
         };
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());

@@ -32,6 +32,37 @@ pub(crate) struct Named {
     filename: Option<String>,
 }
 
+/// `attachment`, with the name as an ASCII fallback and RFC 5987's UTF-8
+/// form (`sipariş.pdf` must still download as a file, not open inline).
+fn content_disposition(filename: Option<&str>) -> HeaderValue {
+    let Some(name) = filename else {
+        return HeaderValue::from_static("attachment");
+    };
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .filter(|c| *c != '"' && *c != '\\')
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or(HeaderValue::from_static("attachment"))
+}
+
 /// A stored attachment.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AttachmentView {
@@ -90,16 +121,29 @@ fn clean_filename(raw: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(Some(base.to_owned()))
 }
 
+/// Removes a staged upload when the request ends, however it ends: an
+/// error, a timeout or a client that went away must not leave files in the
+/// staging directory. After a successful attach the file has been moved,
+/// and removing the old name does nothing.
+struct Staged(std::path::PathBuf);
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Streams the body to the staging directory, hashing and counting as it
-/// goes, and refuses it as soon as it passes `limit` or once it is clear
-/// that its content is of no supported type.
+/// goes; refuses it as soon as it passes `limit`, and at the end if its
+/// content is of no supported type.
 async fn receive_upload(
     state: &AppState,
     body: Body,
     filename: Option<String>,
-) -> Result<Upload, ApiError> {
+) -> Result<(Upload, Staged), ApiError> {
     let limit = state.engine().config().max_media_bytes;
     let staged = state.inner.store.staging_path()?;
+    let guard = Staged(staged.clone());
     let mut file = tokio::fs::File::create(&staged)
         .await
         .map_err(|e| ApiError::internal(&format!("creating {}: {e}", staged.display())))?;
@@ -152,10 +196,7 @@ async fn receive_upload(
         })
     }
     .await;
-    if outcome.is_err() {
-        let _ = tokio::fs::remove_file(&staged).await;
-    }
-    outcome
+    outcome.map(|upload| (upload, guard))
 }
 
 /// Upload an attachment.
@@ -193,7 +234,7 @@ pub(crate) async fn upload(
     let caller = caller(&principal, client);
     // Check access before reading the body.
     state.engine().conversation_for(&caller, id)?;
-    let upload = receive_upload(&state, body, filename).await?;
+    let (upload, _staged) = receive_upload(&state, body, filename).await?;
     let engine = state.engine().clone();
     let record = tokio::task::spawn_blocking(move || engine.attach(&caller, id, upload))
         .await
@@ -236,7 +277,7 @@ pub(crate) async fn upload_inbound(
         ));
     }
     let filename = clean_filename(named.filename)?;
-    let upload = receive_upload(&state, body, filename).await?;
+    let (upload, _staged) = receive_upload(&state, body, filename).await?;
     let engine = state.engine().clone();
     let record = tokio::task::spawn_blocking(move || engine.attach_inbound(&channel, upload))
         .await
@@ -291,13 +332,10 @@ pub(crate) async fn download(
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(record.size_bytes));
-    let disposition = match &record.filename {
-        Some(name) => format!("attachment; filename=\"{name}\""),
-        None => "attachment".to_owned(),
-    };
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        content_disposition(record.filename.as_deref()),
+    );
     // Files from customers are never run as a page of this origin.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -502,7 +502,7 @@ pub(crate) async fn inbound(
             let store = engine.store();
             let message = match (message_id, omnigate_message_id) {
                 (Some(provider), None) => {
-                    store.message_by_provider_id(channel.id, provider.trim())?
+                    store.outbound_by_provider_id(channel.id, provider.trim())?
                 }
                 (None, Some(id)) => store.message(id)?,
                 _ => {

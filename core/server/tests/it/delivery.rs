@@ -154,6 +154,20 @@ async fn agent_messages_reach_the_webhook_signed_and_retried_and_reports_move_ti
         .await;
     assert_eq!(late.body["delivery"], "read");
     wait_for_delivery(server, &agent, id, message_id, "read").await;
+
+    // The integrator numbers both directions alike: an inbound message with
+    // the id its webhook gave our outbound one is a new message, not a
+    // duplicate.
+    let inbound = crate::desk_helpers::write_in(
+        server,
+        &channel,
+        "cust-42",
+        "ext-2",
+        "same id, other direction",
+    )
+    .await;
+    assert_eq!(inbound.status, StatusCode::OK, "{}", inbound.text);
+    assert_eq!(inbound.body["duplicate"], false);
 }
 
 #[tokio::test]
