@@ -97,8 +97,33 @@ pub async fn deliver_due(engine: &Engine, client: &reqwest::Client) -> Result<us
         // before it is on disk.
         engine.durable().await?;
     }
+    // Channels are served side by side, so one slow integrator does not
+    // hold up the others; a channel's own messages go one after another.
+    let mut by_channel: std::collections::BTreeMap<u64, Vec<OutboxRecord>> = Default::default();
     for job in jobs {
-        attempt(engine, client, job).await?;
+        let channel = engine
+            .store()
+            .message(job.message_id)?
+            .and_then(|m| {
+                engine
+                    .store()
+                    .conversation(m.conversation_id)
+                    .ok()
+                    .flatten()
+            })
+            .map_or(0, |c| c.channel_id);
+        by_channel.entry(channel).or_default().push(job);
+    }
+    let outcomes =
+        futures_util::future::join_all(by_channel.into_values().map(|jobs| async move {
+            for job in jobs {
+                attempt(engine, client, job).await?;
+            }
+            Ok::<(), EngineError>(())
+        }))
+        .await;
+    for outcome in outcomes {
+        outcome?;
     }
     if count > 0 {
         engine.durable().await?;

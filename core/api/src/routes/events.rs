@@ -174,11 +174,16 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
     }
 }
 
-/// Whether the caller's session or token still stands (revocation, expiry
-/// and disabling end the socket within one heartbeat).
+/// Whether the caller's session or token still stands (revocation, expiry,
+/// disabling and a role change end the socket within one heartbeat).
 fn still_valid(state: &AppState, principal: &Principal) -> bool {
     let store = &state.inner.store;
-    let user_ok = matches!(store.cached_user(principal.user.id), Ok(Some(u)) if !u.disabled);
+    // A changed role changes what the socket may carry: close it, and the
+    // console reconnects with the new one.
+    let user_ok = matches!(
+        store.cached_user(principal.user.id),
+        Ok(Some(u)) if !u.disabled && u.role == principal.user.role
+    );
     let credential_ok = match &principal.credential {
         Credential::Session { token_hash, .. } => matches!(
             store.cached_session(token_hash),
