@@ -224,34 +224,19 @@ pub(crate) struct MessageView {
 
 impl From<&omnigate_store::MessageRecord> for MessageView {
     fn from(m: &omnigate_store::MessageRecord) -> MessageView {
-        use omnigate_store::conversations::{author, delivery, direction};
+        use omnigate_engine::wire;
         MessageView {
             id: m.id,
             conversation_id: m.conversation_id,
-            direction: match m.direction {
-                direction::INBOUND => "inbound",
-                direction::OUTBOUND => "outbound",
-                _ => "note",
-            },
-            author: match m.author {
-                author::CONTACT => "contact",
-                author::AGENT => "agent",
-                author::BOT => "bot",
-                _ => "system",
-            },
+            direction: wire::direction_name(m.direction),
+            author: wire::author_name(m.author),
             author_user_id: m.author_user,
-            content: m.content.to_domain().map_or(serde_json::Value::Null, |c| {
-                omnigate_engine::wire::content_to_json(&c)
-            }),
+            content: m
+                .content
+                .to_domain()
+                .map_or(serde_json::Value::Null, |c| wire::content_to_json(&c)),
             provider_message_id: m.provider_id.clone(),
-            delivery: match m.delivery {
-                delivery::QUEUED => Some("queued"),
-                delivery::SENT => Some("sent"),
-                delivery::DELIVERED => Some("delivered"),
-                delivery::READ => Some("read"),
-                delivery::FAILED => Some("failed"),
-                _ => None,
-            },
+            delivery: wire::delivery_name(m.delivery),
             failure_reason: m.failure.clone(),
             at: Timestamp(m.at_ms).to_rfc3339(),
         }

@@ -266,7 +266,7 @@ impl Engine {
         }
         let live = store.live_conversations()?;
         let count = live.len();
-        for conversation in live {
+        for conversation in &live {
             desk.restore(
                 ConversationId(conversation.id),
                 status::from_record(&conversation.status),
@@ -293,8 +293,16 @@ impl Engine {
             windows: windows::WindowWatch::default(),
             ingest,
         });
-        for conversation in engine.store.live_conversations()? {
-            engine.watch_window(&conversation)?;
+        let channels: HashMap<u64, ChannelRecord> = engine
+            .store
+            .channels()?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        for conversation in &live {
+            if let Some(channel) = channels.get(&conversation.channel_id) {
+                engine.watch_window(conversation, channel);
+            }
         }
         {
             let mut desk = engine.lock_desk();
@@ -351,8 +359,16 @@ impl Engine {
         conversation: &ConversationRecord,
     ) -> Result<Option<Timestamp>, EngineError> {
         let channel = self.channel(conversation.channel_id)?;
-        let caps = self.capabilities(&channel);
-        Ok(ServiceWindow::new(&caps, conversation.last_inbound_ms.map(Timestamp)).closes_at())
+        Ok(self.closes_at(&channel, conversation))
+    }
+
+    fn closes_at(
+        &self,
+        channel: &ChannelRecord,
+        conversation: &ConversationRecord,
+    ) -> Option<Timestamp> {
+        let caps = self.capabilities(channel);
+        ServiceWindow::new(&caps, conversation.last_inbound_ms.map(Timestamp)).closes_at()
     }
 
     fn channel(&self, id: u64) -> Result<ChannelRecord, EngineError> {
@@ -439,7 +455,7 @@ impl Engine {
                     self.store.allow_attachment(conversation.id, &sha)?;
                 }
                 self.index_queue.push(&message);
-                self.watch_window(&conversation)?;
+                self.watch_window(&conversation, channel);
                 self.announce_message(&conversation, &message);
                 Ok(Received {
                     message,
@@ -477,6 +493,25 @@ impl Engine {
             _ => false,
         };
         holds || caller.supervises()
+    }
+
+    /// A conversation the caller may write in (send, attach): not ended, and
+    /// held by them unless they supervise.
+    pub fn conversation_to_write(
+        &self,
+        caller: &Caller,
+        id: u64,
+    ) -> Result<ConversationRecord, EngineError> {
+        let conversation = self.conversation_for(caller, id)?;
+        if conversation.is_ended() {
+            return Err(EngineError::ReadOnly(id));
+        }
+        if !Self::may_write(caller, &conversation) {
+            return Err(EngineError::Forbidden(format!(
+                "conversation {id} is not assigned to you; pull or accept it first"
+            )));
+        }
+        Ok(conversation)
     }
 
     /// Whether `caller` may read conversation `conversation`: supervisors
@@ -525,21 +560,8 @@ impl Engine {
         note: bool,
     ) -> Result<MessageRecord, EngineError> {
         content.validate()?;
-        let conversation = self.conversation_for(caller, conversation_id)?;
-        if conversation.is_ended() {
-            return Err(EngineError::ReadOnly(conversation_id));
-        }
+        let conversation = self.conversation_to_write(caller, conversation_id)?;
         let content = self.resolve_media(content, Some(conversation_id))?;
-        let holds = match &conversation.status {
-            StatusRecord::Assigned { agent }
-            | StatusRecord::TransferPending { from: agent, .. } => *agent == caller.user.id.0,
-            _ => false,
-        };
-        if !holds && !caller.supervises() {
-            return Err(EngineError::Forbidden(format!(
-                "conversation {conversation_id} is not assigned to you; pull or accept it first"
-            )));
-        }
         let channel = self.channel(conversation.channel_id)?;
         let now = self.now();
         if !note {
@@ -570,14 +592,7 @@ impl Engine {
                 // The checks above read the conversation outside any lock;
                 // this one runs inside the write, against an end, transfer
                 // or reassignment that happened meanwhile.
-                let holds_now = match &now_stored.status {
-                    StatusRecord::Assigned { agent }
-                    | StatusRecord::TransferPending { from: agent, .. } => {
-                        *agent == caller.user.id.0
-                    }
-                    _ => false,
-                };
-                if now_stored.is_ended() || !(holds_now || caller.supervises()) {
+                if now_stored.is_ended() || !Self::may_write(caller, now_stored) {
                     Err(StoreError::Conflict(format!(
                         "conversation {conversation_id} changed hands or ended while this message was being sent; reload it"
                     )))
@@ -616,15 +631,7 @@ impl Engine {
         conversation_id: u64,
         upload: &Upload,
     ) -> Result<AttachmentRecord, EngineError> {
-        let conversation = self.conversation_for(caller, conversation_id)?;
-        if conversation.is_ended() {
-            return Err(EngineError::ReadOnly(conversation_id));
-        }
-        if !Self::may_write(caller, &conversation) {
-            return Err(EngineError::Forbidden(format!(
-                "conversation {conversation_id} is not assigned to you; pull or accept it first"
-            )));
-        }
+        let conversation = self.conversation_to_write(caller, conversation_id)?;
         let channel = self.channel(conversation.channel_id)?;
         self.check_media_limit(&channel, upload)?;
         Ok(self.store.commit_attachment(
@@ -833,7 +840,8 @@ impl Engine {
                     queue_moved = true;
                     let (old, new) = self.write_status(desk, *conversation, None)?;
                     if *how == omnigate_domain::routing::Assignment::Reopened {
-                        self.watch_window(&new)?;
+                        let channel = self.channel(new.channel_id)?;
+                        self.watch_window(&new, &channel);
                     }
                     let mut data = conversation_json(&new);
                     data["how"] = json!(assignment_name(*how));
@@ -1095,25 +1103,23 @@ impl Engine {
         Ok(())
     }
 
-    /// Watches a live conversation's service window (if its channel has one).
-    fn watch_window(&self, conversation: &ConversationRecord) -> Result<(), EngineError> {
-        if conversation.is_ended() {
-            self.windows.set(conversation.id, None);
-            return Ok(());
-        }
-        let closes_at = self.window_closes_at(conversation)?;
-        // A conversation the contact never wrote in has nothing to count down.
-        let closes_at = closes_at.filter(|_| conversation.last_inbound_ms.is_some());
+    /// Watches a live conversation's service window (if its channel, given
+    /// by the caller who has it at hand, has one).
+    fn watch_window(&self, conversation: &ConversationRecord, channel: &ChannelRecord) {
+        // Ended, or never written in by the contact: nothing to count down.
+        let closes_at = (!conversation.is_ended() && conversation.last_inbound_ms.is_some())
+            .then(|| self.closes_at(channel, conversation))
+            .flatten();
         self.windows.set(conversation.id, closes_at);
-        Ok(())
     }
 
     /// Watches again every live conversation of a channel whose window
     /// changed.
     pub fn channel_changed(&self, channel: u64) -> Result<(), EngineError> {
+        let channel = self.channel(channel)?;
         for conversation in self.store.live_conversations()? {
-            if conversation.channel_id == channel {
-                self.watch_window(&conversation)?;
+            if conversation.channel_id == channel.id {
+                self.watch_window(&conversation, &channel);
             }
         }
         Ok(())

@@ -983,22 +983,6 @@ impl Store {
             .transpose()
     }
 
-    /// The message a provider knows as `provider_id` on a channel.
-    pub fn message_by_provider_id(
-        &self,
-        channel_id: u64,
-        provider_id: &str,
-    ) -> Result<Option<MessageRecord>, StoreError> {
-        match self
-            .trees
-            .messages_by_provider
-            .get(scoped_key(channel_id, provider_id))?
-        {
-            Some(id) => self.message(key_id(&id)?),
-            None => Ok(None),
-        }
-    }
-
     /// Changes message `id` with `change`, which returns false to leave it
     /// as it is; returns the message after the change, or `None` if
     /// nothing changed.

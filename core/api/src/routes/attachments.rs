@@ -232,8 +232,8 @@ pub(crate) async fn upload(
     let id = parse_id("conversation", &id)?;
     let filename = clean_filename(named.filename)?;
     let caller = caller(&principal, client);
-    // Check access before reading the body.
-    state.engine().conversation_for(&caller, id)?;
+    // Refuse before reading the body, with the same rule as the store step.
+    state.engine().conversation_to_write(&caller, id)?;
     let (upload, _staged) = receive_upload(&state, body, filename).await?;
     let engine = state.engine().clone();
     let record = tokio::task::spawn_blocking(move || engine.attach(&caller, id, upload))
