@@ -5,7 +5,10 @@ use std::process::Command;
 
 /// The workspace root (the directory above xtask/).
 pub fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // At run time first: `cargo run` sets it, and a binary left in a copied
+    // `target/` must not send its work to the tree it was built in.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest.parent().map_or(manifest.clone(), PathBuf::from)
 }
 

@@ -1,11 +1,12 @@
-//! Inbound messages go to the store in batches.
+//! Inbound messages go to the store in batches, durably.
 //!
 //! sled runs every transaction under one global lock, and an inbound message
-//! is a transaction over seven trees; one at a time, the lock (and the disk
-//! writes made while holding it) set the pace. A dedicated thread takes
-//! whatever messages are waiting, stores them in one transaction, and hands
-//! each caller its own outcome. Under load a batch holds as many messages as
-//! arrived during the previous one; alone, a message waits for nobody.
+//! is a transaction over seven trees; one at a time, the lock set the pace.
+//! A dedicated thread takes whatever messages are waiting, stores them in
+//! one transaction and one journal append (one `fdatasync`, see the store's
+//! journal), and hands each caller its own outcome, already on disk. Under
+//! load a batch holds as many messages as arrived during the previous one;
+//! alone, a message waits for nobody.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -37,7 +38,8 @@ impl Batcher {
         Ok(Batcher { jobs })
     }
 
-    /// Stores one inbound message with whatever else is waiting.
+    /// Stores one inbound message with whatever else is waiting; on disk
+    /// when it returns.
     pub(crate) async fn ingest(&self, inbound: Inbound) -> Result<Ingested, StoreError> {
         let (reply, outcome) = oneshot::channel();
         self.jobs
@@ -59,7 +61,7 @@ fn run(store: &Store, receiver: &mpsc::Receiver<Job>) {
             }
         }
         let batch: Vec<Inbound> = jobs.iter().map(|j| j.inbound.clone()).collect();
-        match store.ingest_batch(&batch) {
+        match store.ingest_durable(&batch) {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
                     // A caller that gave up (client gone) does not matter:
@@ -77,7 +79,13 @@ fn run(store: &Store, receiver: &mpsc::Receiver<Job>) {
                 // one by one, so each gets its own outcome.
                 tracing::warn!(%error, messages = jobs.len(), "a batch of inbound messages failed; storing them one by one");
                 for job in jobs {
-                    let outcome = store.ingest(&job.inbound);
+                    let outcome = store
+                        .ingest_durable(std::slice::from_ref(&job.inbound))
+                        .and_then(|mut one| {
+                            one.pop().ok_or_else(|| {
+                                StoreError::Flush("an ingested batch of one gave no result".into())
+                            })
+                        });
                     let _ = job.reply.send(outcome);
                 }
             }

@@ -147,6 +147,11 @@ pub struct Received {
     pub message: MessageRecord,
     /// Whether this was a redelivery that changed nothing.
     pub duplicate: bool,
+    /// Whether receiving also changed state the journal does not carry (a
+    /// new conversation routed, a redelivery repaired, a media reference):
+    /// then [`Engine::durable`] must complete before the channel is
+    /// answered. The message itself is on disk either way.
+    pub needs_flush: bool,
 }
 
 /// The conversation engine. One per process; share it behind an `Arc`.
@@ -419,6 +424,7 @@ impl Engine {
                 Ok(Received {
                     message,
                     duplicate: true,
+                    needs_flush: true,
                 })
             }
             Ingested::New {
@@ -451,15 +457,27 @@ impl Engine {
                 } else {
                     conversation
                 };
+                let needs_flush = started || media.is_some();
                 if let Some(sha) = media {
                     self.store.allow_attachment(conversation.id, &sha)?;
                 }
                 self.index_queue.push(&message);
                 self.watch_window(&conversation, channel);
-                self.announce_message(&conversation, &message);
+                if needs_flush {
+                    self.announce_message(&conversation, &message);
+                } else {
+                    // The journal made it durable already: no flush to wait
+                    // for before the agent sees it.
+                    self.push_live_durable(
+                        audience_of(&conversation, Vec::new()),
+                        "message",
+                        message_event(&conversation, &message),
+                    );
+                }
                 Ok(Received {
                     message,
                     duplicate: false,
+                    needs_flush,
                 })
             }
         }
@@ -980,18 +998,25 @@ impl Engine {
         self.push_live(
             audience_of(conversation, Vec::new()),
             "message",
-            json!({
-                "conversation": conversation_json(conversation),
-                "message": wire::message_to_json(message),
-            }),
+            message_event(conversation, message),
         );
     }
 
+    /// Queues a live event about a change that still needs a flush.
     fn push_live(&self, audience: Audience, kind: &'static str, data: serde_json::Value) {
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(audience, kind, data);
+            .push(audience, kind, data, true);
+        self.publish_wake.notify_one();
+    }
+
+    /// Queues a live event about a change already on disk.
+    fn push_live_durable(&self, audience: Audience, kind: &'static str, data: serde_json::Value) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(audience, kind, data, false);
         self.publish_wake.notify_one();
     }
 
@@ -1006,7 +1031,7 @@ impl Engine {
     pub async fn run_publisher(self: Arc<Self>) {
         loop {
             self.publish_wake.notified().await;
-            let batch = self
+            let (batch, needs_flush) = self
                 .pending
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -1015,8 +1040,9 @@ impl Engine {
                 continue;
             }
             // Everything in the batch was written before this call, so this
-            // flush covers it.
-            if let Err(error) = self.store.durable().await {
+            // flush covers it. (A batch of journaled messages alone is on
+            // disk already.)
+            if needs_flush && let Err(error) = self.store.durable().await {
                 tracing::error!(%error, "live events withheld: their changes are not durable");
                 continue;
             }
@@ -1624,6 +1650,14 @@ fn audience_of(conversation: &ConversationRecord, also: Vec<UserId>) -> Audience
 
 /// The short form of a conversation in live events; the console fetches
 /// the rest when it needs it.
+/// The `message` live event's data.
+fn message_event(conversation: &ConversationRecord, message: &MessageRecord) -> serde_json::Value {
+    json!({
+        "conversation": conversation_json(conversation),
+        "message": wire::message_to_json(message),
+    })
+}
+
 fn conversation_json(conversation: &ConversationRecord) -> serde_json::Value {
     json!({
         "id": conversation.id,

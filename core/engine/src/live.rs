@@ -56,15 +56,28 @@ pub struct LiveEvent {
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     events: Vec<(Audience, &'static str, Value)>,
+    /// Some event describes a change that is not on disk yet.
+    needs_flush: bool,
 }
 
 impl Pending {
-    pub(crate) fn push(&mut self, audience: Audience, kind: &'static str, data: Value) {
+    /// Queues an event; `needs_flush` when its change still has to reach
+    /// the disk before anyone may see it.
+    pub(crate) fn push(
+        &mut self,
+        audience: Audience,
+        kind: &'static str,
+        data: Value,
+        needs_flush: bool,
+    ) {
         self.events.push((audience, kind, data));
+        self.needs_flush |= needs_flush;
     }
 
-    pub(crate) fn take(&mut self) -> Vec<(Audience, &'static str, Value)> {
-        std::mem::take(&mut self.events)
+    /// The queued events, in order, and whether a flush must precede them.
+    pub(crate) fn take(&mut self) -> (Vec<(Audience, &'static str, Value)>, bool) {
+        let needs_flush = std::mem::take(&mut self.needs_flush);
+        (std::mem::take(&mut self.events), needs_flush)
     }
 }
 

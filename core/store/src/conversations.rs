@@ -441,12 +441,32 @@ fn preview_of(content: &Content) -> String {
 }
 
 /// What [`Store::ingest_batch`] prepares outside the transaction.
-struct Prepared {
-    message_id: u64,
-    fresh_contact: u64,
-    fresh_conversation: u64,
-    content: ContentRecord,
-    preview: String,
+/// An inbound message ready to apply: what the channel reported, in stored
+/// form, with the ids it will take. The unit of the inbound journal, so a
+/// replay applies exactly what was acknowledged, with the same ids.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct InboundEntry {
+    pub(crate) channel_id: u64,
+    pub(crate) external_id: String,
+    pub(crate) contact_name: Option<String>,
+    pub(crate) contact_phone: Option<String>,
+    pub(crate) provider_id: String,
+    pub(crate) content: ContentRecord,
+    pub(crate) preview: String,
+    pub(crate) at_ms: i64,
+    pub(crate) initial_status: StatusRecord,
+    pub(crate) message_id: u64,
+    pub(crate) fresh_contact: u64,
+    pub(crate) fresh_conversation: u64,
+}
+
+impl InboundEntry {
+    /// The highest id the entry may use.
+    pub(crate) fn max_id(&self) -> u64 {
+        self.message_id
+            .max(self.fresh_contact)
+            .max(self.fresh_conversation)
+    }
 }
 
 /// An inbound message as a channel reported it.
@@ -528,18 +548,42 @@ impl Store {
     /// one transaction for many messages is what lets the disk, not the
     /// lock, set the pace. Either all are stored or none.
     pub fn ingest_batch(&self, batch: &[Inbound]) -> Result<Vec<Ingested>, StoreError> {
-        // Ids are drawn before the transaction (a retried transaction must
-        // not draw again); unused ones are simply skipped.
-        let mut prepared = Vec::with_capacity(batch.len());
+        let entries = self.prepare_inbound(batch)?;
+        self.apply_inbound(&entries)
+    }
+
+    /// Draws the ids of a batch (before any transaction: a retried
+    /// transaction must not draw again; unused ones are simply skipped).
+    pub(crate) fn prepare_inbound(
+        &self,
+        batch: &[Inbound],
+    ) -> Result<Vec<InboundEntry>, StoreError> {
+        let mut entries = Vec::with_capacity(batch.len());
         for inbound in batch {
-            prepared.push(Prepared {
+            entries.push(InboundEntry {
+                channel_id: inbound.channel_id,
+                external_id: inbound.external_id.clone(),
+                contact_name: inbound.contact_name.clone(),
+                contact_phone: inbound.contact_phone.clone(),
+                provider_id: inbound.provider_id.clone(),
+                content: ContentRecord::from(&inbound.content),
+                preview: preview_of(&inbound.content),
+                at_ms: inbound.at_ms,
+                initial_status: inbound.initial_status.clone(),
                 message_id: self.next_id()?,
                 fresh_contact: self.next_id()?,
                 fresh_conversation: self.next_id()?,
-                content: ContentRecord::from(&inbound.content),
-                preview: preview_of(&inbound.content),
             });
         }
+        Ok(entries)
+    }
+
+    /// Applies prepared inbound messages in one transaction (see
+    /// [`Store::ingest_batch`]).
+    pub(crate) fn apply_inbound(
+        &self,
+        batch: &[InboundEntry],
+    ) -> Result<Vec<Ingested>, StoreError> {
         let t = &self.trees;
         let outcome = (
             &t.contacts,
@@ -553,14 +597,15 @@ impl Store {
             .transaction(
                 |(contacts, by_external, conversations, open, messages, keys, by_provider)| {
                     let mut results = Vec::with_capacity(batch.len());
-                    for (inbound, prepared) in batch.iter().zip(&prepared) {
-                        let Prepared {
+                    for inbound in batch {
+                        let InboundEntry {
                             message_id,
                             fresh_contact,
                             fresh_conversation,
                             content,
                             preview,
-                        } = prepared;
+                            ..
+                        } = inbound;
                         let (message_id, fresh_contact, fresh_conversation) =
                             (*message_id, *fresh_contact, *fresh_conversation);
                         let one = (|| -> TxResult<Ingested> {

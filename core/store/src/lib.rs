@@ -20,6 +20,8 @@ pub mod channels;
 pub mod commit;
 pub mod conversations;
 pub mod desk_state;
+mod inbound;
+mod journal;
 mod lock;
 pub mod outbox;
 pub mod record;
@@ -138,6 +140,11 @@ pub struct Store {
     /// Decoded users by id, for authentication.
     user_cache: cache::ReadCache<u64, omnigate_domain::User>,
     ids: Mutex<Ids>,
+    /// Inbound messages' durability (see [`journal`]); `None` only while
+    /// opening and after shutdown.
+    journal: Mutex<Option<journal::Journal>>,
+    /// The journal's sticky failure, readable without waiting for an append.
+    journal_failure: std::sync::OnceLock<Arc<std::sync::OnceLock<String>>>,
     dir: PathBuf,
     _lock: lock::DataDirLock,
 }
@@ -216,7 +223,7 @@ impl Store {
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());
         let first = first_id(&trees.meta)?;
-        Ok(Arc::new(Store {
+        let store = Store {
             db,
             trees,
             commit,
@@ -227,9 +234,13 @@ impl Store {
                 next: first,
                 reserved_until: first,
             }),
+            journal: Mutex::new(None),
+            journal_failure: std::sync::OnceLock::new(),
             dir: dir.to_path_buf(),
             _lock: lock,
-        }))
+        };
+        store.recover_journal()?;
+        Ok(Arc::new(store))
     }
 
     /// Waits until every write made before this call is on disk.
@@ -252,11 +263,15 @@ impl Store {
         self.commit.stats()
     }
 
-    /// Whether the store can take writes: the flusher runs and no flush has
-    /// failed.
+    /// Whether the store can take writes: the flusher runs, and no flush
+    /// and no journal write has failed.
     #[must_use]
     pub fn is_ready(&self) -> bool {
         self.commit.is_healthy()
+            && self
+                .journal_failure
+                .get()
+                .is_some_and(|failure| failure.get().is_none())
     }
 
     /// Bytes the database occupies on disk, for `/metrics`.
@@ -308,6 +323,20 @@ impl Store {
         ids.next += 1;
         Ok(id)
     }
+
+    /// Makes sure no id up to `highest` is handed out again: the journal's
+    /// replay restores records whose ids' reservation may not have reached
+    /// the disk before a crash.
+    pub(crate) fn ensure_ids_above(&self, highest: u64) {
+        let mut ids = self
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ids.next <= highest {
+            ids.next = highest.saturating_add(1);
+            ids.reserved_until = ids.next;
+        }
+    }
 }
 
 /// Ids handed out from memory between two writes of the counter.
@@ -346,6 +375,11 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        let journal = self
+            .journal
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         self.commit.stop();
         // Give back the unused part of the reservation: the next start
         // continues right after the last id used.
@@ -361,8 +395,14 @@ impl Drop for Store {
         {
             tracing::error!(%error, "storing the id counter failed");
         }
-        if let Err(error) = self.db.flush() {
-            tracing::error!(%error, "final flush of the store failed");
+        match self.db.flush() {
+            // Everything the journal holds is in sled's files now.
+            Ok(_) => {
+                if let Some(journal) = journal {
+                    journal.close_flushed();
+                }
+            }
+            Err(error) => tracing::error!(%error, "final flush of the store failed"),
         }
     }
 }

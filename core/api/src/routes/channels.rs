@@ -470,7 +470,11 @@ pub(crate) async fn inbound(
                     },
                 )
                 .await?;
-            engine.durable().await?;
+            // The message is on disk (the inbound journal); anything else
+            // receiving changed is made so here.
+            if received.needs_flush {
+                engine.durable().await?;
+            }
             Ok(ResponseJson(InboundAck::Received(MessageReceived {
                 message_id: received.message.id,
                 conversation_id: received.message.conversation_id,

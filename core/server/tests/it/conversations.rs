@@ -407,6 +407,15 @@ async fn rule_8_acknowledged_messages_survive_kill_9_and_redelivery_adds_nothing
     assert_eq!(again.body["duplicate"], true);
     assert_eq!(again.body["message_id"], first.body["message_id"]);
     let id = first.body["conversation_id"].as_u64().unwrap();
+    // Follow-ups of a routed conversation are durable through the inbound
+    // journal alone (no database flush before their 200).
+    let mut last_id = 0;
+    for (provider, text) in [("wamid.2", "second"), ("wamid.3", "third")] {
+        let next = write_in(&desk.server, &channel, "c1", provider, text).await;
+        assert_eq!(next.status, StatusCode::OK, "{}", next.text);
+        assert_eq!(next.body["conversation_id"], id);
+        last_id = next.body["message_id"].as_u64().unwrap();
+    }
 
     // Killed right after the acknowledgement: nothing is lost, the
     // assignment and presence included.
@@ -419,9 +428,16 @@ async fn rule_8_acknowledged_messages_survive_kill_9_and_redelivery_adds_nothing
     let seen = conversation(server, &agent_again, id).await;
     assert_eq!(seen["status"], "assigned");
     assert_eq!(seen["agent_id"], agent_id);
-    assert_eq!(seen["message_count"], 1);
-    let redelivered = write_in(server, &channel, "c1", "wamid.1", "first").await;
-    assert_eq!(redelivered.body["duplicate"], true);
+    assert_eq!(seen["message_count"], 3);
+    assert_eq!(seen["unread"], 3);
+    assert_eq!(seen["preview"], "third");
+    for (provider, text) in [("wamid.1", "first"), ("wamid.3", "third")] {
+        let redelivered = write_in(server, &channel, "c1", provider, text).await;
+        assert_eq!(redelivered.body["duplicate"], true, "{provider}");
+    }
+    // Ids handed out before the crash are never handed out again.
+    let fourth = write_in(server, &channel, "c1", "wamid.4", "fourth").await;
+    assert!(fourth.body["message_id"].as_u64().unwrap() > last_id);
     let thread = server
         .call(
             Method::GET,
@@ -430,8 +446,13 @@ async fn rule_8_acknowledged_messages_survive_kill_9_and_redelivery_adds_nothing
             None,
         )
         .await;
-    assert_eq!(thread.body["messages"].as_array().unwrap().len(), 1);
-    assert_eq!(thread.body["messages"][0]["provider_message_id"], "wamid.1");
+    let providers: Vec<&str> = thread.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["provider_message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(providers, ["wamid.1", "wamid.2", "wamid.3", "wamid.4"]);
 }
 
 #[tokio::test]
