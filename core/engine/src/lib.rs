@@ -35,7 +35,7 @@ use omnigate_domain::routing::{
 use omnigate_domain::{
     Actor, AuditAction, AuditEvent, Clock, Role, Timestamp, User, UserId, ValidationError,
 };
-use omnigate_store::attachments::AttachmentRecord;
+use omnigate_store::attachments::{AttachmentRecord, AttachmentScope};
 use omnigate_store::channels::ChannelRecord;
 use omnigate_store::conversations::{author, direction};
 use omnigate_store::desk_state::{AgentRecord, DeskSettingsRecord};
@@ -396,7 +396,7 @@ impl Engine {
             return Err(EngineError::ChannelDisabled(channel.id));
         }
         message.content.validate()?;
-        let content = self.resolve_media(message.content, None)?;
+        let content = self.resolve_media(message.content, AttachmentScope::Channel(channel.id))?;
         let now = self.now();
         let initial_status = match &channel.default_flow {
             Some(flow) => StatusRecord::InFlow { flow: flow.clone() },
@@ -579,7 +579,8 @@ impl Engine {
     ) -> Result<MessageRecord, EngineError> {
         content.validate()?;
         let conversation = self.conversation_to_write(caller, conversation_id)?;
-        let content = self.resolve_media(content, Some(conversation_id))?;
+        let content =
+            self.resolve_media(content, AttachmentScope::Conversation(conversation_id))?;
         let channel = self.channel(conversation.channel_id)?;
         let now = self.now();
         if !note {
@@ -655,7 +656,7 @@ impl Engine {
         Ok(self.store.commit_attachment(
             &upload.staged,
             &upload.record(self.now()),
-            conversation_id,
+            AttachmentScope::Conversation(conversation_id),
         )?)
     }
 
@@ -669,9 +670,11 @@ impl Engine {
         let outcome = self.check_media_limit(channel, &upload).and_then(|()| {
             // Not yet in any conversation: the message that names it puts
             // it there.
-            Ok(self
-                .store
-                .commit_attachment(&upload.staged, &upload.record(self.now()), 0)?)
+            Ok(self.store.commit_attachment(
+                &upload.staged,
+                &upload.record(self.now()),
+                AttachmentScope::Channel(channel.id),
+            )?)
         });
         if outcome.is_err() {
             let _ = std::fs::remove_file(&upload.staged);
@@ -708,7 +711,7 @@ impl Engine {
     fn resolve_media(
         &self,
         content: Content,
-        conversation: Option<u64>,
+        scope: AttachmentScope,
     ) -> Result<Content, EngineError> {
         let Content::Media {
             attachment,
@@ -719,19 +722,21 @@ impl Engine {
         else {
             return Ok(content);
         };
+        let whose = match scope {
+            AttachmentScope::Conversation(_) => "in this conversation",
+            AttachmentScope::Channel(_) => "uploaded through this channel",
+        };
         let unknown = || {
             EngineError::Invalid(ValidationError::new(
                 "attachment",
-                format!(
-                    "no uploaded attachment `{attachment}` in this conversation; upload it first"
-                ),
+                format!("no attachment `{attachment}` {whose}; upload it first"),
             ))
         };
         let sha = parse_sha256(&attachment).ok_or_else(unknown)?;
         let record = self.store.attachment(&sha)?.ok_or_else(unknown)?;
-        if let Some(conversation) = conversation
-            && !self.store.attachment_allowed(conversation, &sha)?
-        {
+        // Knowing a hash is no permission: another conversation's or
+        // channel's file stays theirs.
+        if !self.store.attachment_in_scope(scope, &sha)? {
             return Err(unknown());
         }
         let kind = omnigate_domain::conversation::MediaKind::from_name(&record.kind)

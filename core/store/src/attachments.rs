@@ -2,7 +2,11 @@
 //! `<data dir>/attachments/<first two hex digits>/<hash>`, their metadata in
 //! the `attachments` tree, and which conversations may show each one in
 //! `attachment_refs` (conversation id ‖ hash), so a download is allowed
-//! exactly to those who may read one of those conversations.
+//! exactly to those who may read one of those conversations. A file a
+//! channel uploads for an inbound message is referenced by that channel
+//! (`c` ‖ channel id ‖ hash) until a message names it, so an integrator can
+//! name only files it uploaded itself, never one it merely knows the hash
+//! of.
 //!
 //! Uploads are written to `attachments/tmp/` first, then fsynced, renamed
 //! into place and the directory fsynced before the record is written, so
@@ -51,6 +55,31 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
     move |source| StoreError::Io { context, source }
 }
 
+/// Who may use a stored attachment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachmentScope {
+    /// Shown in this conversation.
+    Conversation(u64),
+    /// Uploaded by this channel, for its inbound messages to name.
+    Channel(u64),
+}
+
+impl AttachmentScope {
+    fn key(self, sha256: &[u8; 32]) -> Vec<u8> {
+        match self {
+            AttachmentScope::Conversation(id) => ref_key(id, sha256).to_vec(),
+            AttachmentScope::Channel(id) => {
+                // One byte longer than a conversation's key: never equal.
+                let mut key = Vec::with_capacity(41);
+                key.push(b'c');
+                key.extend_from_slice(&id_key(id));
+                key.extend_from_slice(sha256);
+                key
+            }
+        }
+    }
+}
+
 fn ref_key(conversation: u64, sha256: &[u8; 32]) -> [u8; 40] {
     let mut key = [0u8; 40];
     key[..8].copy_from_slice(&id_key(conversation));
@@ -82,13 +111,13 @@ impl Store {
 
     /// Moves a fully written, staged upload into place (or drops it when the
     /// same content is stored already), records it and allows it in
-    /// `conversation`. Synchronous file system work: call it off the async
+    /// `scope`. Synchronous file system work: call it off the async
     /// runtime.
     pub fn commit_attachment(
         &self,
         staged: &Path,
         record: &AttachmentRecord,
-        conversation: u64,
+        scope: AttachmentScope,
     ) -> Result<AttachmentRecord, StoreError> {
         let target = self.attachment_path(&record.sha256);
         let existing = self.attachment(&record.sha256)?;
@@ -111,7 +140,7 @@ impl Store {
         let bytes = record::encode(&stored)?;
         (&self.trees.attachments, &self.trees.attachment_refs).transaction(|(meta, refs)| {
             meta.insert(&stored.sha256[..], bytes.as_slice())?;
-            refs.insert(&ref_key(conversation, &stored.sha256)[..], &[] as &[u8])?;
+            refs.insert(scope.key(&stored.sha256), &[] as &[u8])?;
             Ok::<_, ConflictableTransactionError<StoreError>>(())
         })?;
         Ok(stored)
@@ -141,10 +170,17 @@ impl Store {
         conversation: u64,
         sha256: &[u8; 32],
     ) -> Result<bool, StoreError> {
-        Ok(self
-            .trees
-            .attachment_refs
-            .contains_key(ref_key(conversation, sha256))?)
+        self.attachment_in_scope(AttachmentScope::Conversation(conversation), sha256)
+    }
+
+    /// Whether the attachment was allowed in `scope` (shown in that
+    /// conversation, or uploaded by that channel).
+    pub fn attachment_in_scope(
+        &self,
+        scope: AttachmentScope,
+        sha256: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        Ok(self.trees.attachment_refs.contains_key(scope.key(sha256))?)
     }
 
     /// A fresh path in the staging directory for one upload.

@@ -225,3 +225,79 @@ async fn integrators_send_files_in_through_the_channel() {
         "application/pdf"
     );
 }
+
+#[tokio::test]
+async fn an_integrator_names_only_files_its_own_channel_uploaded() {
+    let desk = Desk::start().await;
+    let server = &desk.server;
+    let ours = api_channel(&desk, json!({ "name": "ours" })).await;
+    let theirs = api_channel(&desk, json!({ "name": "theirs" })).await;
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    // A file of another channel's, and one an agent sent in a conversation.
+    let other = upload(
+        server,
+        &Auth::Bearer(theirs.token.clone()),
+        &format!("/webhooks/{}/attachments", theirs.id),
+        PDF,
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
+    let id = conversation_from(server, &ours, "c1", "m1").await;
+    let sent = upload(
+        server,
+        &agent,
+        &format!("/api/v1/conversations/{id}/attachments"),
+        PNG,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+    let bearer = Auth::Bearer(ours.token.clone());
+    for (n, (upload, kind)) in [(&other, "document"), (&sent, "image")]
+        .into_iter()
+        .enumerate()
+    {
+        let sha = upload.body["attachment"]["sha256"].as_str().unwrap();
+        let named = server
+            .call(
+                Method::POST,
+                &format!("/webhooks/{}", ours.id),
+                &bearer,
+                Some(json!({
+                    "type": "message", "message_id": format!("steal-{n}"),
+                    "contact": { "id": "c2" },
+                    "content": { "type": "media", "kind": kind, "attachment": sha }
+                })),
+            )
+            .await;
+        named.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+        assert!(
+            named.text.contains("uploaded through this channel"),
+            "{}",
+            named.text
+        );
+    }
+    // Once this channel uploads the same content itself, it may name it.
+    let own = upload(
+        server,
+        &bearer,
+        &format!("/webhooks/{}/attachments", ours.id),
+        PDF,
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::CREATED, "{}", own.text);
+    let named = server
+        .call(
+            Method::POST,
+            &format!("/webhooks/{}", ours.id),
+            &bearer,
+            Some(json!({
+                "type": "message", "message_id": "own-1",
+                "contact": { "id": "c2" },
+                "content": { "type": "media", "kind": "document",
+                             "attachment": own.body["attachment"]["sha256"] }
+            })),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::OK, "{}", named.text);
+}
