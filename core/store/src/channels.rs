@@ -83,22 +83,35 @@ impl Store {
             tokens.insert(&channel.inbound_token_hash, &id_key(channel.id))?;
             Ok(())
         })?;
+        self.channel_cache.invalidate(&channel.id);
+        // The old token must stop working at once.
+        self.channel_token_cache.invalidate_all();
         Ok(())
     }
 
-    /// Channel `id`.
+    /// Channel `id`. Read on every inbound message, hence cached.
     pub fn channel(&self, id: u64) -> Result<Option<ChannelRecord>, StoreError> {
-        self.trees
-            .channels
-            .get(id_key(id))?
-            .map(|v| record::decode(&v))
-            .transpose()
+        let cached = self.channel_cache.get_or_load(&id, || {
+            self.trees
+                .channels
+                .get(id_key(id))?
+                .map(|v| record::decode(&v))
+                .transpose()
+        })?;
+        Ok(cached.map(|channel| (*channel).clone()))
     }
 
     /// The channel whose inbound token hashes to `hash`.
     pub fn channel_by_token(&self, hash: &[u8; 32]) -> Result<Option<ChannelRecord>, StoreError> {
-        match self.trees.channel_tokens.get(hash)? {
-            Some(id) => self.channel(record::key_id(&id)?),
+        let id = self.channel_token_cache.get_or_load(hash, || {
+            self.trees
+                .channel_tokens
+                .get(hash)?
+                .map(|id| record::key_id(&id))
+                .transpose()
+        })?;
+        match id {
+            Some(id) => self.channel(*id),
             None => Ok(None),
         }
     }

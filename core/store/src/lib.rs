@@ -139,6 +139,10 @@ pub struct Store {
     session_cache: cache::ReadCache<[u8; 32], SessionRecord>,
     /// Decoded users by id, for authentication.
     user_cache: cache::ReadCache<u64, omnigate_domain::User>,
+    /// Channels by id: every inbound message reads its channel.
+    channel_cache: cache::ReadCache<u64, channels::ChannelRecord>,
+    /// Channel ids by inbound token hash, for the webhook's authentication.
+    channel_token_cache: cache::ReadCache<[u8; 32], u64>,
     ids: Mutex<Ids>,
     /// Inbound messages' durability (see [`journal`]); `None` only while
     /// opening and after shutdown.
@@ -230,6 +234,8 @@ impl Store {
             audit_append: Mutex::new(()),
             session_cache: cache::ReadCache::new(CACHE_CAPACITY),
             user_cache: cache::ReadCache::new(CACHE_CAPACITY),
+            channel_cache: cache::ReadCache::new(CACHE_CAPACITY),
+            channel_token_cache: cache::ReadCache::new(CACHE_CAPACITY),
             ids: Mutex::new(Ids {
                 next: first,
                 reserved_until: first,

@@ -829,3 +829,42 @@ async fn bad_input_on_the_conversation_endpoints_gets_json_errors() {
         .await;
     assert_eq!(by_tag.body["conversations"][0]["id"], id, "{}", by_tag.text);
 }
+
+#[tokio::test]
+async fn a_rotated_token_or_a_disabled_channel_takes_effect_at_once() {
+    let desk = Desk::start().await;
+    let server = &desk.server;
+    let mut channel = api_channel(&desk, json!({})).await;
+    // Used once, so the token and the channel are warm in any cache.
+    let first = write_in(server, &channel, "c1", "m1", "hello").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+
+    let rotated = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/channels/{}/token", channel.id),
+            &desk.admin,
+            None,
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    write_in(server, &channel, "c1", "m2", "old token")
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    channel.token = rotated.body["inbound_token"].as_str().unwrap().to_owned();
+    let again = write_in(server, &channel, "c1", "m3", "new token").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+
+    let disabled = server
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/channels/{}", channel.id),
+            &desk.admin,
+            Some(json!({ "disabled": true })),
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    write_in(server, &channel, "c1", "m4", "while disabled")
+        .await
+        .assert_error(StatusCode::CONFLICT, "channel_disabled");
+}
