@@ -56,7 +56,7 @@ fn routes(state: &AppState) -> Router {
         AuditRead, ChannelsManage, ConversationsSupervise, ConversationsWork, DeskConfigure,
         MetricsRead, OwnAccount, TokensManage, UsersManage, UsersRead,
     };
-    use routes::{attachments, canned, channels, conversations, desk, events};
+    use routes::{attachments, canned, channels, conversations, deliveries, desk, events};
     let permit = |permission| auth::permit(state, permission);
 
     Router::new()
@@ -229,6 +229,22 @@ fn routes(state: &AppState) -> Router {
         .route(
             "/api/v1/channels/{id}/token",
             post(channels::rotate_token.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/deliveries/pending",
+            get(deliveries::pending.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/deliveries/dead",
+            get(deliveries::dead.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/deliveries/dead/{message_id}",
+            delete(deliveries::discard.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/deliveries/dead/{message_id}/retry",
+            post(deliveries::retry.layer(permit(ChannelsManage))),
         )
         // Authenticated by the channel's own inbound token, not a user.
         .route("/webhooks/{channel}", post(channels::inbound))

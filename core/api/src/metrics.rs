@@ -376,6 +376,18 @@ impl Collector for StoreAndProcess {
         )?;
         gauge(
             e,
+            "omnigate_deliveries_pending",
+            "Outbound messages waiting to be delivered",
+            self.store.outbox_len() as f64,
+        )?;
+        gauge(
+            e,
+            "omnigate_deliveries_dead",
+            "Outbound messages given up on, kept for an admin to retry or drop",
+            self.store.dead_letter_count() as f64,
+        )?;
+        gauge(
+            e,
             "omnigate_users",
             "User accounts",
             self.store.user_count() as f64,

@@ -97,6 +97,10 @@ use crate::routes;
         routes::channels::update,
         routes::channels::rotate_token,
         routes::channels::inbound,
+        routes::deliveries::pending,
+        routes::deliveries::dead,
+        routes::deliveries::retry,
+        routes::deliveries::discard,
         routes::health::healthz,
         routes::health::readyz,
         routes::health::metrics,
@@ -114,6 +118,7 @@ use crate::routes;
         (name = "conversations", description = "The inbox, history, threads and the agent's actions."),
         (name = "canned", description = "Canned responses."),
         (name = "channels", description = "Channel configuration."),
+        (name = "deliveries", description = "Outbound messages waiting to be delivered, and those given up on."),
         (name = "webhooks", description = "What integrators of an API channel POST to omnigate."),
         (name = "health", description = "Probes, metrics and this document."),
     )

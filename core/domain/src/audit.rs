@@ -70,11 +70,15 @@ pub enum AuditAction {
     ChannelUpdated,
     /// A shared canned response was created, changed or deleted.
     CannedChanged,
+    /// An admin sent a dead-lettered outbound message again.
+    DeliveryRetried,
+    /// An admin dropped a dead-lettered outbound message for good.
+    DeliveryDiscarded,
 }
 
 impl AuditAction {
     /// Every action, for documentation and filters.
-    pub const ALL: [AuditAction; 28] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::Logout,
@@ -103,6 +107,8 @@ impl AuditAction {
         AuditAction::ChannelCreated,
         AuditAction::ChannelUpdated,
         AuditAction::CannedChanged,
+        AuditAction::DeliveryRetried,
+        AuditAction::DeliveryDiscarded,
     ];
 
     /// The stored, stable code: `area.event`.
@@ -137,6 +143,8 @@ impl AuditAction {
             AuditAction::ChannelCreated => "channel.created",
             AuditAction::ChannelUpdated => "channel.updated",
             AuditAction::CannedChanged => "canned.changed",
+            AuditAction::DeliveryRetried => "delivery.retried",
+            AuditAction::DeliveryDiscarded => "delivery.discarded",
         }
     }
 }

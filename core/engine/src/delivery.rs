@@ -6,19 +6,24 @@
 //! `<timestamp>.<body>`, the timestamp in `X-Omnigate-Timestamp`, so a
 //! receiver can refuse replays), and on a 2xx marks it `sent` (recording the
 //! `id` the receiver may answer with as the provider id). Failures are
-//! retried with exponential backoff; after the last attempt the message is
-//! `failed` with the reason, which the agent sees.
+//! retried with exponential backoff (or after the `Retry-After` the
+//! integrator asks for with a 429 or 503, up to an hour); after the
+//! last attempt the message is `failed` with the reason, which the agent
+//! sees, and the job becomes a dead letter that an admin may send again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use omnigate_store::conversations::delivery;
-use omnigate_store::outbox::OutboxRecord;
+use omnigate_store::outbox::{DeadLetterRecord, OutboxRecord};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::{Engine, EngineError, wire};
+use omnigate_domain::{AuditAction, AuditEvent};
+use omnigate_store::{MessageRecord, StoreError};
+
+use crate::{Caller, Engine, EngineError, wire};
 
 /// Retry policy and limits of webhook delivery.
 #[derive(Debug, Clone)]
@@ -43,6 +48,10 @@ impl Default for DeliveryConfig {
         }
     }
 }
+
+/// The longest `Retry-After` honoured: an integrator that asks for a day
+/// is more likely misconfigured than busy.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
 
 /// The signature header value for `body` sent at `timestamp` (seconds).
 #[must_use]
@@ -150,12 +159,13 @@ async fn attempt(
     let (Some(channel), Some(contact)) = (channel, contact) else {
         return fail(
             engine,
-            job.message_id,
+            &job,
+            conversation.channel_id,
             "the channel or contact no longer exists",
         );
     };
     let Some(url) = channel.webhook_url.clone() else {
-        return fail(engine, job.message_id, "the channel has no webhook URL");
+        return fail(engine, &job, channel.id, "the channel has no webhook URL");
     };
     let body = json!({
         "type": "message",
@@ -169,6 +179,7 @@ async fn attempt(
     })
     .to_string();
     let timestamp = engine.now().as_secs();
+    let mut retry_after = None;
     let sent = client
         .post(&url)
         .header("content-type", "application/json")
@@ -205,7 +216,17 @@ async fn attempt(
             }
             return Ok(());
         }
-        Ok(response) => format!("the webhook answered {}", response.status()),
+        Ok(response) => {
+            let status = response.status();
+            retry_after = retry_after_of(&response, engine.now());
+            match retry_after {
+                Some(wait) => format!(
+                    "the webhook answered {status} (retry after {} s)",
+                    wait.as_secs()
+                ),
+                None => format!("the webhook answered {status}"),
+            }
+        }
         Err(error) if error.is_timeout() => "the webhook did not answer in time".to_owned(),
         Err(error) if error.is_connect() => "the webhook could not be reached".to_owned(),
         Err(error) => format!("the webhook request failed: {error}"),
@@ -214,20 +235,91 @@ async fn attempt(
     let config = &engine.config().delivery;
     if job.attempts >= config.max_attempts {
         tracing::warn!(message_id = message.id, %error, attempts = job.attempts, "giving up on a webhook delivery");
-        return fail(
-            engine,
-            message.id,
-            &format!("{error} ({} attempts)", job.attempts),
-        );
+        let reason = format!("{error} ({} attempts)", job.attempts);
+        return fail(engine, &job, channel.id, &reason);
     }
     let backoff = config
         .first_backoff
         .saturating_mul(1 << (job.attempts - 1).min(20))
-        .min(config.max_backoff);
+        .min(config.max_backoff)
+        .max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
     job.next_attempt_ms = engine.now().plus(backoff).0;
     job.last_error = Some(error);
     store.reschedule_delivery(&job)?;
     Ok(())
+}
+
+impl Engine {
+    /// Sends a dead-lettered message again (an admin fixed the webhook, or
+    /// the integrator is back): its delivery goes back to `queued` (the one
+    /// backward move of a delivery status, made by a person on purpose) and
+    /// it gets a fresh job with the full number of attempts.
+    pub fn retry_dead_letter(
+        &self,
+        caller: &Caller,
+        message_id: u64,
+    ) -> Result<MessageRecord, EngineError> {
+        let store = self.store();
+        let missing = || StoreError::NotFound(format!("dead letter {message_id}"));
+        let letter = store.dead_letter(message_id)?.ok_or_else(missing)?;
+        let Some(message) = store.message(message_id)? else {
+            store.discard_dead_letter(message_id)?;
+            return Err(missing().into());
+        };
+        let now = self.now();
+        let updated = store.update_message(message.id, |m| {
+            if m.delivery == delivery::FAILED {
+                m.delivery = delivery::QUEUED;
+                m.failure = None;
+                true
+            } else {
+                false
+            }
+        })?;
+        store
+            .revive_delivery(message_id, now.0)?
+            .ok_or_else(missing)?;
+        store.append_audit(
+            &AuditEvent::new(caller.actor(), AuditAction::DeliveryRetried)
+                .target(format!("message:{message_id}"))
+                .source(caller.source.clone())
+                .detail(
+                    json!({ "channel_id": letter.channel_id, "reason": letter.reason }).to_string(),
+                ),
+            now,
+        )?;
+        let current = match updated {
+            Some(updated) => {
+                self.delivery_changed(&updated)?;
+                updated
+            }
+            None => message,
+        };
+        self.delivery_wake().notify_one();
+        Ok(current)
+    }
+
+    /// Drops a dead letter for good; the message stays `failed`.
+    pub fn discard_dead_letter(
+        &self,
+        caller: &Caller,
+        message_id: u64,
+    ) -> Result<DeadLetterRecord, EngineError> {
+        let letter = self
+            .store()
+            .discard_dead_letter(message_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("dead letter {message_id}")))?;
+        self.store().append_audit(
+            &AuditEvent::new(caller.actor(), AuditAction::DeliveryDiscarded)
+                .target(format!("message:{message_id}"))
+                .source(caller.source.clone())
+                .detail(
+                    json!({ "channel_id": letter.channel_id, "reason": letter.reason }).to_string(),
+                ),
+            self.now(),
+        )?;
+        Ok(letter)
+    }
 }
 
 /// The response body, if it is at most `limit` bytes (an integrator's
@@ -243,9 +335,43 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Option<Ve
     Some(body)
 }
 
-fn fail(engine: &Engine, message_id: u64, reason: &str) -> Result<(), EngineError> {
+/// How long a 429 or 503 answer asks us to wait (`Retry-After` in seconds
+/// or as an HTTP date), if it says.
+fn retry_after_of(
+    response: &reqwest::Response,
+    now: omnigate_domain::Timestamp,
+) -> Option<Duration> {
+    let status = response.status();
+    if status != reqwest::StatusCode::TOO_MANY_REQUESTS
+        && status != reqwest::StatusCode::SERVICE_UNAVAILABLE
+    {
+        return None;
+    }
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at_ms = i64::try_from(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis()).ok()?;
+    u64::try_from(at_ms.saturating_sub(now.0))
+        .ok()
+        .map(Duration::from_millis)
+}
+
+/// Marks the message failed and keeps the job as a dead letter.
+fn fail(
+    engine: &Engine,
+    job: &OutboxRecord,
+    channel_id: u64,
+    reason: &str,
+) -> Result<(), EngineError> {
     let store = engine.store();
-    let updated = store.update_message(message_id, |m| {
+    let updated = store.update_message(job.message_id, |m| {
         if m.delivery == delivery::QUEUED {
             m.delivery = delivery::FAILED;
             m.failure = Some(reason.to_owned());
@@ -254,7 +380,13 @@ fn fail(engine: &Engine, message_id: u64, reason: &str) -> Result<(), EngineErro
             false
         }
     })?;
-    store.finish_delivery(message_id)?;
+    store.bury_delivery(&DeadLetterRecord {
+        message_id: job.message_id,
+        channel_id,
+        attempts: job.attempts,
+        reason: reason.chars().take(500).collect(),
+        failed_at_ms: engine.now().0,
+    })?;
     if let Some(updated) = updated {
         engine.delivery_changed(&updated)?;
     }

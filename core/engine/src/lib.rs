@@ -113,7 +113,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::User {
             id: self.user.id,
             email: self.user.email.clone(),

@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod canned;
 pub(crate) mod channels;
 pub(crate) mod conversations;
+pub(crate) mod deliveries;
 pub(crate) mod desk;
 pub(crate) mod events;
 pub(crate) mod health;

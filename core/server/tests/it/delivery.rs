@@ -216,4 +216,161 @@ async fn an_unreachable_webhook_fails_the_message_with_the_reason_after_the_last
         reason.contains("could not be reached") && reason.contains("2 attempts"),
         "{reason}"
     );
+
+    // The admin finds it among the dead letters, with the reason (logged
+    // in again: the clock ran past any session's life)...
+    let admin = server.admin().await;
+    let dead = server
+        .call(Method::GET, "/api/v1/deliveries/dead", &admin, None)
+        .await;
+    assert_eq!(dead.status, StatusCode::OK, "{}", dead.text);
+    assert_eq!(dead.body["dead_letters"][0]["message_id"], message_id);
+    assert_eq!(dead.body["dead_letters"][0]["channel_id"], channel.id);
+    assert_eq!(dead.body["dead_letters"][0]["attempts"], 2);
+    assert_eq!(dead.body["dead_letters"][0]["reason"], reason);
+    let other = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/deliveries/dead?channel={}", channel.id + 1000),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(other.body["dead_letters"], json!([]));
+    // ...fixes the webhook and sends it again: it is delivered.
+    let (url, received) = fake_integrator(0).await;
+    let fixed = server
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/channels/{}", channel.id),
+            &admin,
+            Some(json!({ "webhook_url": url })),
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::OK, "{}", fixed.text);
+    let retried = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/deliveries/dead/{message_id}/retry"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.text);
+    assert_eq!(retried.body["message"]["delivery"], "queued");
+    let sent = wait_for_delivery(server, &agent, id, message_id, "sent").await;
+    assert_eq!(sent["provider_message_id"], "ext-1");
+    assert_eq!(received.calls.lock().unwrap().len(), 1);
+    let dead = server
+        .call(Method::GET, "/api/v1/deliveries/dead", &admin, None)
+        .await;
+    assert_eq!(dead.body["dead_letters"], json!([]));
+    let again = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/deliveries/dead/{message_id}/retry"),
+            &admin,
+            None,
+        )
+        .await;
+    again.assert_error(StatusCode::NOT_FOUND, "not_found");
+    let audit = server
+        .call(Method::GET, "/api/v1/audit?action=delivery.", &admin, None)
+        .await;
+    assert_eq!(audit.body["entries"][0]["action"], "delivery.retried");
+    assert_eq!(
+        audit.body["entries"][0]["target"],
+        format!("message:{message_id}")
+    );
+}
+
+#[tokio::test]
+async fn a_busy_integrators_retry_after_is_honoured_and_a_dead_letter_can_be_dropped() {
+    let desk = Desk::start_with(&[("OMNIGATE_DESK__WEBHOOK_MAX_ATTEMPTS", "2")]).await;
+    let server = &desk.server;
+    let calls = Arc::new(Mutex::new(0usize));
+    let counted = Arc::clone(&calls);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counted = Arc::clone(&counted);
+            async move {
+                *counted.lock().unwrap() += 1;
+                (
+                    AxumStatus::TOO_MANY_REQUESTS,
+                    [("retry-after", "1800")],
+                    "slow down",
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    let channel = api_channel(&desk, json!({ "webhook_url": url })).await;
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    let id = conversation_from(server, &channel, "c1", "m1").await;
+    let sent = reply_text(server, &agent, id, "hello?").await;
+    let message_id = sent.body["message"]["id"].as_u64().unwrap();
+    // The first attempt is answered 429 with Retry-After: 30 min.
+    let mut pending = Value::Null;
+    for _ in 0..200 {
+        let list = server
+            .call(Method::GET, "/api/v1/deliveries/pending", &desk.admin, None)
+            .await;
+        if list.body["deliveries"][0]["attempts"] == 1 {
+            pending = list.body["deliveries"][0].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pending["message_id"], message_id, "never attempted");
+    assert!(
+        pending["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("429 Too Many Requests (retry after 1800 s)"),
+        "{pending}"
+    );
+    // The backoff (5 s, at most 15 min) has passed after 20 minutes, the
+    // asked half hour has not: no second call yet.
+    desk.clock.advance_secs(1200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(*calls.lock().unwrap(), 1);
+    desk.clock.advance_secs(601);
+    wait_for_delivery(server, &agent, id, message_id, "failed").await;
+    assert_eq!(*calls.lock().unwrap(), 2);
+
+    let dropped = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/deliveries/dead/{message_id}"),
+            &desk.admin,
+            None,
+        )
+        .await;
+    assert_eq!(dropped.status, StatusCode::NO_CONTENT, "{}", dropped.text);
+    let dead = server
+        .call(Method::GET, "/api/v1/deliveries/dead", &desk.admin, None)
+        .await;
+    assert_eq!(dead.body["dead_letters"], json!([]));
+    let thread = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &agent,
+            None,
+        )
+        .await;
+    let message = thread.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == message_id)
+        .cloned()
+        .unwrap();
+    assert_eq!(message["delivery"], "failed");
 }

@@ -293,6 +293,30 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
             None,
             Allowed::Admin,
         ),
+        (
+            Method::GET,
+            "/api/v1/deliveries/pending".into(),
+            None,
+            Allowed::Admin,
+        ),
+        (
+            Method::GET,
+            "/api/v1/deliveries/dead".into(),
+            None,
+            Allowed::Admin,
+        ),
+        (
+            Method::POST,
+            "/api/v1/deliveries/dead/999/retry".into(),
+            None,
+            Allowed::Admin,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/deliveries/dead/999".into(),
+            None,
+            Allowed::Admin,
+        ),
         // Logout last: it ends the caller's session.
         (
             Method::POST,
