@@ -195,6 +195,10 @@ fn routes(state: &AppState) -> Router {
             post(conversations::end.layer(permit(ConversationsWork))),
         )
         .route(
+            "/api/v1/conversations/{id}/export",
+            get(conversations::export.layer(permit(ConversationsWork))),
+        )
+        .route(
             "/api/v1/conversations/{id}/reopen",
             post(conversations::reopen.layer(permit(ConversationsWork))),
         )

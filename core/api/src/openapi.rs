@@ -97,6 +97,7 @@ use crate::routes;
         routes::channels::update,
         routes::channels::rotate_token,
         routes::channels::inbound,
+        routes::conversations::export,
         routes::deliveries::pending,
         routes::deliveries::dead,
         routes::deliveries::retry,

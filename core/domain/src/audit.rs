@@ -74,11 +74,13 @@ pub enum AuditAction {
     DeliveryRetried,
     /// An admin dropped a dead-lettered outbound message for good.
     DeliveryDiscarded,
+    /// Someone exported a conversation (its whole thread left the system).
+    ConversationExported,
 }
 
 impl AuditAction {
     /// Every action, for documentation and filters.
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 31] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::Logout,
@@ -109,6 +111,7 @@ impl AuditAction {
         AuditAction::CannedChanged,
         AuditAction::DeliveryRetried,
         AuditAction::DeliveryDiscarded,
+        AuditAction::ConversationExported,
     ];
 
     /// The stored, stable code: `area.event`.
@@ -145,6 +148,7 @@ impl AuditAction {
             AuditAction::CannedChanged => "canned.changed",
             AuditAction::DeliveryRetried => "delivery.retried",
             AuditAction::DeliveryDiscarded => "delivery.discarded",
+            AuditAction::ConversationExported => "conversation.exported",
         }
     }
 }

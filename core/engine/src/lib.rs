@@ -13,6 +13,7 @@
 //! follows live work, not history.
 
 pub mod delivery;
+pub mod export;
 pub mod indexing;
 mod ingest;
 pub mod live;

@@ -34,7 +34,7 @@ pub(crate) struct Named {
 
 /// `attachment`, with the name as an ASCII fallback and RFC 5987's UTF-8
 /// form (`sipariş.pdf` must still download as a file, not open inline).
-fn content_disposition(filename: Option<&str>) -> HeaderValue {
+pub(crate) fn content_disposition(filename: Option<&str>) -> HeaderValue {
     let Some(name) = filename else {
         return HeaderValue::from_static("attachment");
     };

@@ -935,3 +935,69 @@ pub(crate) async fn reassign(
         .reassign(&caller, id, UserId(body.agent_id))?;
     settled(&state, &caller, id).await
 }
+
+/// What an export is to look like.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportQuery {
+    /// `json` (the default: conversation, contact and every message in the
+    /// API's format) or `text` (a readable transcript).
+    format: Option<String>,
+}
+
+/// Export a conversation.
+///
+/// The whole thread as a file, for whoever may read the conversation.
+/// Every export is recorded in the audit log (`conversation.exported`)
+/// before the file is sent.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}/export",
+    operation_id = "export_conversation",
+    tag = "conversations",
+    params(("id" = u64, Path, description = "The conversation's id."), ExportQuery),
+    responses(
+        (status = 200, description = "The export, as an attachment.", body = crate::routes::attachments::FileBytes, content_type = "application/json"),
+        (status = 400, description = "`invalid_request`: an unknown format.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: an agent asked for a conversation that is not theirs.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation.", body = ErrorBody),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    client: ClientAddr,
+    principal: Principal,
+    Query(q): Query<ExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+
+    let id = conversation_id(&id)?;
+    let name = q.format.as_deref().unwrap_or("json");
+    let format = omnigate_engine::export::ExportFormat::parse(name).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_request",
+            format!("format: `{name}` is not one of json, text"),
+        )
+    })?;
+    let export = state
+        .engine()
+        .export_conversation(&caller(&principal, client), id, format)
+        .await?;
+    let mut response = export.body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(export.content_type),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        crate::routes::attachments::content_disposition(Some(&export.filename)),
+    );
+    // A transcript is personal data: no cache keeps a copy.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

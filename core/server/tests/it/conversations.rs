@@ -868,3 +868,116 @@ async fn a_rotated_token_or_a_disabled_channel_takes_effect_at_once() {
         .await
         .assert_error(StatusCode::CONFLICT, "channel_disabled");
 }
+
+#[tokio::test]
+async fn a_conversation_exports_as_json_or_a_transcript_and_every_export_is_audited() {
+    let desk = Desk::start().await;
+    let server = &desk.server;
+    let channel = api_channel(&desk, json!({})).await;
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    let (_, other) = member(&desk, "other@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    let id = conversation_from(server, &channel, "c1", "m1").await;
+    assert_eq!(
+        reply_text(server, &agent, id, "Siparişiniz yolda")
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let note = act(
+        server,
+        &agent,
+        id,
+        "messages",
+        Some(json!({ "content": { "type": "text", "text": "VIP customer" }, "note": true })),
+    )
+    .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.text);
+
+    let text = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/export?format=text"),
+            &agent,
+            None,
+        )
+        .await;
+    assert_eq!(text.status, StatusCode::OK, "{}", text.text);
+    assert!(text.header("content-type").starts_with("text/plain"));
+    assert!(
+        text.header("content-disposition")
+            .contains(&format!("conversation-{id}.txt"))
+    );
+    assert_eq!(text.header("cache-control"), "no-store");
+    assert!(
+        text.text.contains(&format!("Conversation {id}")),
+        "{}",
+        text.text
+    );
+    assert!(
+        text.text.contains("Contact:  Customer c1 (+905551112233)"),
+        "{}",
+        text.text
+    );
+    assert!(
+        text.text
+            .contains("Customer c1:\n  Merhaba, siparişim nerede?"),
+        "{}",
+        text.text
+    );
+    assert!(text.text.contains("Siparişiniz yolda"), "{}", text.text);
+    assert!(
+        text.text.contains("(private note):\n  VIP customer"),
+        "{}",
+        text.text
+    );
+
+    let json_export = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/export"),
+            &agent,
+            None,
+        )
+        .await;
+    assert_eq!(json_export.status, StatusCode::OK, "{}", json_export.text);
+    assert_eq!(json_export.body["conversation"]["id"], id);
+    assert_eq!(json_export.body["contact"]["external_id"], "c1");
+    assert_eq!(json_export.body["exported_by"], "agent@example.com");
+    assert_eq!(json_export.body["messages"].as_array().unwrap().len(), 3);
+
+    // Only those who may read the conversation export it; formats are named.
+    server
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/export"),
+            &other,
+            None,
+        )
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    server
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/export?format=pdf"),
+            &agent,
+            None,
+        )
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+
+    let audit = server
+        .call(
+            Method::GET,
+            "/api/v1/audit?action=conversation.exported",
+            &desk.admin,
+            None,
+        )
+        .await;
+    let entries = audit.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{}", audit.text);
+    assert_eq!(entries[0]["target"], format!("conversation:{id}"));
+    assert_eq!(entries[0]["actor"], "agent@example.com");
+    assert_eq!(entries[1]["detail"]["format"], "text", "{}", audit.text);
+    assert_eq!(entries[1]["detail"]["messages"], 3);
+}

@@ -295,6 +295,12 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
         ),
         (
             Method::GET,
+            "/api/v1/conversations/999/export".into(),
+            None,
+            Allowed::Agent,
+        ),
+        (
+            Method::GET,
             "/api/v1/deliveries/pending".into(),
             None,
             Allowed::Admin,
