@@ -1,0 +1,7 @@
+//! The plugin host against the test plugins of `plugins/testing`, built by
+//! `cargo xtask plugins` (which `cargo xtask test` runs first).
+
+mod faults;
+mod loading;
+mod support;
+mod well_behaved;
