@@ -37,5 +37,5 @@ pub use error::{Cause, LoadError, PluginError};
 pub use host::{HostConfig, PluginHost};
 pub use manifest::{Manifest, ManifestError, PluginKind, Settings};
 pub use metrics::{LATENCY_BUCKETS_US, MetricsSnapshot};
-pub use plugin::Plugin;
+pub use plugin::{Binding, Plugin};
 pub use services::{HostEvents, HttpClient, KvStore, Services};

@@ -1,9 +1,17 @@
-//! A loaded plugin version and its calls. Every call gets a fresh `Store`
-//! and instance from the plugin's `InstancePre` (pooled, so that is a few
-//! microseconds): nothing one contact's call leaves in memory can reach the
-//! next call, and a trap never poisons a later one.
+//! A loaded plugin version and its calls.
+//!
+//! Isolation: a call runs either in a fresh `Store` and instance from the
+//! plugin's `InstancePre` ([`Binding::isolated`]), or in a warm instance
+//! kept by the [`Binding`] of one configured channel and recycled after a
+//! fixed number of calls or at once after any failure
+//! ([`Binding::reusing`]). The boundary is the binding: a warm instance
+//! only ever sees the data of the one channel (one provider account) it was
+//! created for, which that channel's plugin sees anyway; it never serves
+//! another channel or another plugin version. A trap, timeout, memory cap
+//! or oversized output discards the instance, so a fault never reaches a
+//! later call.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -47,6 +55,70 @@ enum Instance {
     Channel(Channel),
     Flow(Flow),
     Commerce(Commerce),
+}
+
+/// An instance kept warm between calls of one binding.
+struct Warm {
+    store: Store<CallState>,
+    instance: Instance,
+    calls: u32,
+}
+
+/// Most warm instances one binding keeps idle (one per core is plenty).
+const MAX_IDLE_PER_BINDING: usize = 2;
+
+/// One configured instance of a plugin (one WhatsApp number, one shop):
+/// its settings and, when reuse is on, its warm instances. The embedder
+/// keeps one per channel and passes it to every call.
+pub struct Binding {
+    settings: Arc<Settings>,
+    recycle_after: u32,
+    idle: Mutex<Vec<Warm>>,
+}
+
+impl Binding {
+    /// Every call in a fresh instance: the strongest isolation, at the
+    /// cost of an instantiation per call.
+    #[must_use]
+    pub fn isolated(settings: Settings) -> Binding {
+        Binding::reusing(settings, 1)
+    }
+
+    /// Calls reuse a warm instance of this binding, recycled after
+    /// `recycle_after` calls or after any failure.
+    #[must_use]
+    pub fn reusing(settings: Settings, recycle_after: u32) -> Binding {
+        Binding {
+            settings: Arc::new(settings),
+            recycle_after: recycle_after.max(1),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The settings the plugin's `config` import answers from.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn take(&self, plugin: &Arc<PluginShared>) -> Option<Warm> {
+        let mut idle = self.idle.lock().ok()?;
+        // A binding moved to another plugin version drops the old warm
+        // instances rather than running them.
+        idle.retain(|w| Arc::ptr_eq(&w.store.data().plugin, plugin));
+        idle.pop()
+    }
+
+    fn give_back(&self, warm: Warm) {
+        if warm.calls >= self.recycle_after {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE_PER_BINDING
+        {
+            idle.push(warm);
+        }
+    }
 }
 
 /// One loaded plugin version, ready to call from any thread.
@@ -109,7 +181,7 @@ impl Plugin {
         let text = plugin
             .call(
                 "manifest",
-                &Arc::new(Settings::default()),
+                &Binding::isolated(Settings::default()),
                 |store, instance| match instance {
                     Instance::Channel(c) => c.omnigate_plugin_meta().call_manifest(store),
                     Instance::Flow(f) => f.omnigate_plugin_meta().call_manifest(store),
@@ -198,7 +270,7 @@ impl Plugin {
     fn call<R: Serialize>(
         &self,
         function: &'static str,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         f: impl FnOnce(&mut Store<CallState>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         if self.breaker.is_open() {
@@ -211,37 +283,52 @@ impl Plugin {
         }
         let started = Instant::now();
         let budgets = self.manifest.budgets;
-        let mut store = Store::new(
-            &self.engine,
-            CallState::new(
-                Arc::clone(&self.shared),
-                Arc::clone(settings),
-                self.services.clone(),
-                budgets.memory_bytes,
-                started + budgets.time,
-            ),
-        );
-        store.limiter(|state| &mut state.limiter);
+        let deadline = started + budgets.time;
         let tick_ns = self.epoch_tick.as_nanos().max(1);
         let ticks = u64::try_from(budgets.time.as_nanos() / tick_ns).unwrap_or(u64::MAX);
-        store.set_epoch_deadline(ticks.saturating_add(1));
-        store.epoch_deadline_trap();
-        let outcome = self
-            .instantiate(&mut store)
-            .and_then(|instance| f(&mut store, &instance));
-        let result = match outcome {
-            Ok(value) if crate::output::fits(&value, self.max_output_bytes) => Ok(value),
-            Ok(_) => Err(Cause::OutputTooLarge {
-                limit_bytes: self.max_output_bytes,
-            }),
-            Err(e) => Err(classify(
-                &e,
-                store.data(),
-                budgets.time,
-                budgets.memory_bytes,
-            )),
+        let warm = match binding.take(&self.shared) {
+            Some(mut warm) => {
+                warm.store.data_mut().begin_call(deadline);
+                Ok(warm)
+            }
+            None => self.fresh(binding, deadline),
         };
-        drop(store);
+        let (result, warm) = match warm {
+            Err(e) => (
+                Err(Cause::Host {
+                    message: format!("{e:#}"),
+                }),
+                None,
+            ),
+            Ok(mut warm) => {
+                warm.store.set_epoch_deadline(ticks.saturating_add(1));
+                let outcome = f(&mut warm.store, &warm.instance);
+                match outcome {
+                    Ok(value) if crate::output::fits(&value, self.max_output_bytes) => {
+                        (Ok(value), Some(warm))
+                    }
+                    Ok(_) => (
+                        Err(Cause::OutputTooLarge {
+                            limit_bytes: self.max_output_bytes,
+                        }),
+                        None,
+                    ),
+                    Err(e) => (
+                        Err(classify(
+                            &e,
+                            warm.store.data(),
+                            budgets.time,
+                            budgets.memory_bytes,
+                        )),
+                        None,
+                    ),
+                }
+            }
+        };
+        if let Some(mut warm) = warm {
+            warm.calls += 1;
+            binding.give_back(warm);
+        }
         let latency = started.elapsed();
         match result {
             Ok(value) => {
@@ -272,11 +359,35 @@ impl Plugin {
         }
     }
 
-    fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<Instance> {
-        Ok(match &self.typed {
-            Typed::Channel(pre) => Instance::Channel(pre.instantiate(store)?),
-            Typed::Flow(pre) => Instance::Flow(pre.instantiate(store)?),
-            Typed::Commerce(pre) => Instance::Commerce(pre.instantiate(store)?),
+    /// A new store and instance for `binding`, under the memory cap and
+    /// with epoch interruption armed.
+    fn fresh(&self, binding: &Binding, deadline: Instant) -> wasmtime::Result<Warm> {
+        let mut store = Store::new(
+            &self.engine,
+            CallState::new(
+                Arc::clone(&self.shared),
+                Arc::clone(&binding.settings),
+                self.services.clone(),
+                self.manifest.budgets.memory_bytes,
+                deadline,
+            ),
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        // Instantiation runs guest start code too: give it the budget.
+        let tick_ns = self.epoch_tick.as_nanos().max(1);
+        let ticks =
+            u64::try_from(self.manifest.budgets.time.as_nanos() / tick_ns).unwrap_or(u64::MAX);
+        store.set_epoch_deadline(ticks.saturating_add(1));
+        let instance = match &self.typed {
+            Typed::Channel(pre) => Instance::Channel(pre.instantiate(&mut store)?),
+            Typed::Flow(pre) => Instance::Flow(pre.instantiate(&mut store)?),
+            Typed::Commerce(pre) => Instance::Commerce(pre.instantiate(&mut store)?),
+        };
+        Ok(Warm {
+            store,
+            instance,
+            calls: 0,
         })
     }
 
@@ -305,24 +416,21 @@ impl Plugin {
     fn channel_call<R: Serialize>(
         &self,
         function: &'static str,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         f: impl FnOnce(&channel_exports::Guest, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         if !matches!(self.typed, Typed::Channel(_)) {
             return Err(self.wrong_kind(function, PluginKind::Channel));
         }
-        self.call(function, settings, |store, instance| match instance {
+        self.call(function, binding, |store, instance| match instance {
             Instance::Channel(c) => f(c.omnigate_plugin_channel_plugin(), store),
             _ => Err(wasmtime::Error::msg("not a channel plugin")),
         })
     }
 
     /// The channel's capabilities.
-    pub fn capabilities(
-        &self,
-        settings: &Arc<Settings>,
-    ) -> Result<ChannelCapabilities, PluginError> {
-        self.channel_call("capabilities", settings, |c, store| {
+    pub fn capabilities(&self, binding: &Binding) -> Result<ChannelCapabilities, PluginError> {
+        self.channel_call("capabilities", binding, |c, store| {
             c.call_capabilities(store)
         })
     }
@@ -330,10 +438,10 @@ impl Plugin {
     /// Answers a provider's webhook handshake.
     pub fn handshake(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         request: &WebhookRequest,
     ) -> Result<WebhookResponse, PluginError> {
-        self.channel_call("handshake", settings, |c, store| {
+        self.channel_call("handshake", binding, |c, store| {
             c.call_handshake(store, request)
         })
     }
@@ -341,10 +449,10 @@ impl Plugin {
     /// Verifies and parses a webhook into events.
     pub fn parse_webhook(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         request: &WebhookRequest,
     ) -> Result<Result<Vec<InboundEvent>, WebhookError>, PluginError> {
-        self.channel_call("parse-webhook", settings, |c, store| {
+        self.channel_call("parse-webhook", binding, |c, store| {
             c.call_parse_webhook(store, request)
         })
     }
@@ -352,19 +460,19 @@ impl Plugin {
     /// Sends one message.
     pub fn send(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         message: &OutboundMessage,
     ) -> Result<Result<Sent, ProviderError>, PluginError> {
-        self.channel_call("send", settings, |c, store| c.call_send(store, message))
+        self.channel_call("send", binding, |c, store| c.call_send(store, message))
     }
 
     /// Downloads inbound media by its provider reference.
     pub fn fetch_media(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         reference: &str,
     ) -> Result<Result<FetchedMedia, ProviderError>, PluginError> {
-        self.channel_call("fetch-media", settings, |c, store| {
+        self.channel_call("fetch-media", binding, |c, store| {
             c.call_fetch_media(store, reference)
         })
     }
@@ -372,9 +480,9 @@ impl Plugin {
     /// The provider's templates.
     pub fn list_templates(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
     ) -> Result<Result<Vec<TemplateInfo>, ProviderError>, PluginError> {
-        self.channel_call("list-templates", settings, |c, store| {
+        self.channel_call("list-templates", binding, |c, store| {
             c.call_list_templates(store)
         })
     }
@@ -382,14 +490,14 @@ impl Plugin {
     /// Starts a flow over the contact's first message.
     pub fn flow_start(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         context: &FlowContext,
         message: &Content,
     ) -> Result<Result<Step, FlowError>, PluginError> {
         if !matches!(self.typed, Typed::Flow(_)) {
             return Err(self.wrong_kind("start", PluginKind::Flow));
         }
-        self.call("start", settings, |store, instance| match instance {
+        self.call("start", binding, |store, instance| match instance {
             Instance::Flow(f) => f
                 .omnigate_plugin_flow_plugin()
                 .call_start(store, context, message),
@@ -400,7 +508,7 @@ impl Plugin {
     /// Resumes a waiting flow with the state it returned last.
     pub fn flow_resume(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         context: &FlowContext,
         state: &[u8],
         event: &FlowEvent,
@@ -408,7 +516,7 @@ impl Plugin {
         if !matches!(self.typed, Typed::Flow(_)) {
             return Err(self.wrong_kind("resume", PluginKind::Flow));
         }
-        self.call("resume", settings, |store, instance| match instance {
+        self.call("resume", binding, |store, instance| match instance {
             Instance::Flow(f) => f
                 .omnigate_plugin_flow_plugin()
                 .call_resume(store, context, state, event),
@@ -420,7 +528,7 @@ impl Plugin {
     fn commerce_call<R: Serialize>(
         &self,
         function: &'static str,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         f: impl FnOnce(
             &crate::bindings::commerce::exports::omnigate::plugin::commerce_plugin::Guest,
             &mut Store<CallState>,
@@ -429,7 +537,7 @@ impl Plugin {
         if !matches!(self.typed, Typed::Commerce(_)) {
             return Err(self.wrong_kind(function, PluginKind::Commerce));
         }
-        self.call(function, settings, |store, instance| match instance {
+        self.call(function, binding, |store, instance| match instance {
             Instance::Commerce(c) => f(c.omnigate_plugin_commerce_plugin(), store),
             _ => Err(wasmtime::Error::msg("not a commerce plugin")),
         })
@@ -438,11 +546,11 @@ impl Plugin {
     /// Products matching `query`.
     pub fn search_products(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         query: &str,
         limit: u32,
     ) -> Result<Result<Vec<Product>, ShopError>, PluginError> {
-        self.commerce_call("search-products", settings, |c, store| {
+        self.commerce_call("search-products", binding, |c, store| {
             c.call_search_products(store, query, limit)
         })
     }
@@ -450,11 +558,11 @@ impl Plugin {
     /// A customer's orders, newest first.
     pub fn orders_by_customer(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         customer: &CustomerRef,
         limit: u32,
     ) -> Result<Result<Vec<Order>, ShopError>, PluginError> {
-        self.commerce_call("orders-by-customer", settings, |c, store| {
+        self.commerce_call("orders-by-customer", binding, |c, store| {
             c.call_orders_by_customer(store, customer, limit)
         })
     }
@@ -462,10 +570,10 @@ impl Plugin {
     /// One order.
     pub fn get_order(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         order_id: &str,
     ) -> Result<Result<Option<Order>, ShopError>, PluginError> {
-        self.commerce_call("get-order", settings, |c, store| {
+        self.commerce_call("get-order", binding, |c, store| {
             c.call_get_order(store, order_id)
         })
     }
@@ -473,10 +581,10 @@ impl Plugin {
     /// What an agent may do to an order now.
     pub fn allowed_actions(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         order_id: &str,
     ) -> Result<Result<Vec<OrderAction>, ShopError>, PluginError> {
-        self.commerce_call("allowed-actions", settings, |c, store| {
+        self.commerce_call("allowed-actions", binding, |c, store| {
             c.call_allowed_actions(store, order_id)
         })
     }
@@ -484,11 +592,11 @@ impl Plugin {
     /// Performs one of the allowed actions.
     pub fn perform_action(
         &self,
-        settings: &Arc<Settings>,
+        binding: &Binding,
         order_id: &str,
         action_id: &str,
     ) -> Result<Result<String, ShopError>, PluginError> {
-        self.commerce_call("perform-action", settings, |c, store| {
+        self.commerce_call("perform-action", binding, |c, store| {
             c.call_perform_action(store, order_id, action_id)
         })
     }

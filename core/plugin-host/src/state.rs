@@ -41,6 +41,9 @@ pub(crate) struct CallState {
     /// When the call's time budget runs out; host calls wait no longer.
     pub deadline: Instant,
     stderr: MemoryOutputPipe,
+    /// Bytes of stderr written before the current call, so a reused
+    /// instance's error shows only this call's output.
+    stderr_before: usize,
 }
 
 impl CallState {
@@ -67,14 +70,22 @@ impl CallState {
             services,
             deadline,
             stderr,
+            stderr_before: 0,
         }
+    }
+
+    /// Readies a reused instance's state for its next call.
+    pub fn begin_call(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        self.limiter.memory_cap_hit = false;
+        self.stderr_before = self.stderr.contents().len();
     }
 
     /// What the plugin wrote to stderr (a panic's message), trimmed.
     pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents())
-            .trim()
-            .to_owned()
+        let all = self.stderr.contents();
+        let this_call = all.get(self.stderr_before..).unwrap_or_default();
+        String::from_utf8_lossy(this_call).trim().to_owned()
     }
 }
 

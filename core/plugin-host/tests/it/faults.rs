@@ -1,17 +1,16 @@
 //! Faulty plugins fail alone: each fault is named (plugin, function,
 //! cause), counted, and the host serves the next call normally.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use omnigate_plugin_host::types::Content;
 use omnigate_plugin_host::types::channel::{OutboundMessage, ProviderError};
-use omnigate_plugin_host::{Cause, HostConfig, Plugin, PluginError, Settings};
+use omnigate_plugin_host::{Binding, Cause, HostConfig, Plugin, PluginError, Settings};
 
 use crate::support::{Fixture, WHATSAPP_WEBHOOK, fixture, fixture_with, load, webhook};
 
-fn settings() -> Arc<Settings> {
-    Arc::new(Settings::default())
+fn settings() -> Binding {
+    Binding::isolated(Settings::default())
 }
 
 fn parse_error(plugin: &Plugin) -> PluginError {
@@ -167,5 +166,36 @@ fn repeated_failures_trip_the_breaker_and_tell_the_admins() {
     assert_eq!((metrics.calls, metrics.traps), (3, 3));
     plugin.enable();
     assert!(matches!(parse_error(&plugin).cause, Cause::Trap { .. }));
+    still_serves(&f);
+}
+
+#[test]
+fn a_warm_instance_is_discarded_after_a_fault() {
+    let f = fixture();
+    let plugin = load(&f, "trap");
+    let binding = Binding::reusing(Settings::default(), 100);
+    for _ in 0..2 {
+        match plugin.parse_webhook(&binding, &webhook(WHATSAPP_WEBHOOK, Vec::new())) {
+            // A fresh instance each time: the panic message is this call's.
+            Err(PluginError {
+                cause: Cause::Trap { message },
+                ..
+            }) => assert!(message.contains("deliberate panic"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let looping = load(&f, "infinite-loop");
+    for _ in 0..2 {
+        let started = Instant::now();
+        let answer = looping.parse_webhook(&binding, &webhook(WHATSAPP_WEBHOOK, Vec::new()));
+        assert!(matches!(
+            answer,
+            Err(PluginError {
+                cause: Cause::Timeout { .. },
+                ..
+            })
+        ));
+        assert!(started.elapsed() < Duration::from_millis(600));
+    }
     still_serves(&f);
 }

@@ -1,11 +1,9 @@
 //! The well-behaved channel: webhooks parse, handshakes answer, sends go
 //! out through the embedder's client to the allowed host only.
 
-use std::sync::Arc;
-
-use omnigate_plugin_host::Settings;
 use omnigate_plugin_host::types::channel::{InboundEvent, OutboundMessage, WebhookError};
 use omnigate_plugin_host::types::{Content, DeliveryStatus};
+use omnigate_plugin_host::{Binding, Settings};
 
 use crate::support::{WHATSAPP_WEBHOOK, fixture, load, webhook};
 
@@ -28,7 +26,7 @@ fn parses_a_signed_whatsapp_webhook() {
     settings
         .secrets
         .insert("app_secret".into(), "s3cret".into());
-    let settings = Arc::new(settings);
+    let settings = Binding::isolated(settings);
 
     let signed = webhook(
         WHATSAPP_WEBHOOK,
@@ -84,7 +82,7 @@ fn answers_the_subscription_handshake() {
     let plugin = load(&f, "well-behaved");
     let mut settings = Settings::default();
     settings.config.insert("verify_token".into(), "tok".into());
-    let settings = Arc::new(settings);
+    let settings = Binding::isolated(settings);
     let mut request = webhook("", Vec::new());
     request.method = "GET".into();
     request.query = vec![
@@ -112,7 +110,7 @@ fn sends_through_the_embedders_client() {
         idempotency_key: "k1".into(),
         extensions: Vec::new(),
     };
-    let sent = plugin.send(&Arc::new(Settings::default()), &message);
+    let sent = plugin.send(&Binding::isolated(Settings::default()), &message);
     assert!(
         matches!(&sent, Ok(Ok(s)) if s.provider_message_id == "wamid.1"),
         "{sent:?}"
@@ -131,4 +129,19 @@ fn sends_through_the_embedders_client() {
     assert!(String::from_utf8_lossy(&request.body).contains("Kargonuz yolda"));
     // What is left of the 1000 ms budget, never more.
     assert!(*timeout <= std::time::Duration::from_millis(1000));
+}
+
+#[test]
+fn a_reusing_binding_serves_many_calls() {
+    let f = fixture();
+    let plugin = load(&f, "well-behaved");
+    let binding = Binding::reusing(Settings::default(), 3);
+    for _ in 0..7 {
+        let answer = plugin.parse_webhook(&binding, &webhook(WHATSAPP_WEBHOOK, Vec::new()));
+        assert!(
+            matches!(answer, Ok(Ok(ref events)) if events.len() == 2),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(plugin.metrics().calls, 7);
 }
