@@ -2,6 +2,7 @@
 //! `cargo xtask plugins` (which `cargo xtask test` runs first).
 
 mod faults;
+mod kinds;
 mod loading;
 mod support;
 mod well_behaved;
