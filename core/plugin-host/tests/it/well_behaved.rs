@@ -1,7 +1,9 @@
 //! The well-behaved channel: webhooks parse, handshakes answer, sends go
 //! out through the embedder's client to the allowed host only.
 
-use omnigate_plugin_host::types::channel::{InboundEvent, OutboundMessage, WebhookError};
+use omnigate_plugin_host::types::channel::{
+    InboundEvent, OutboundMessage, ProviderError, WebhookError,
+};
 use omnigate_plugin_host::types::{Content, DeliveryStatus};
 use omnigate_plugin_host::{Binding, Settings};
 
@@ -144,4 +146,36 @@ fn a_reusing_binding_serves_many_calls() {
         );
     }
     assert_eq!(plugin.metrics().calls, 7);
+}
+
+#[test]
+fn storage_is_bounded_by_the_quota_and_the_clock_is_the_hosts() {
+    let f = fixture();
+    let plugin = load(&f, "well-behaved");
+    let mut small = Settings::default();
+    small.config.insert("kv_probe_bytes".into(), "100".into());
+    match plugin.list_templates(&Binding::isolated(small)) {
+        Ok(Ok(templates)) => {
+            assert_eq!(templates[0].name, "probe-100");
+            // The fixture's ManualClock, not the machine's.
+            assert_eq!(templates[0].body.as_deref(), Some("1750000000000"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut big = Settings::default();
+    // The manifest's kv_bytes is 4096: key + value must fit.
+    big.config.insert("kv_probe_bytes".into(), "4092".into());
+    match plugin.list_templates(&Binding::isolated(big)) {
+        Ok(Err(ProviderError::Rejected(text))) => {
+            assert!(text.contains("QuotaExceeded"), "{text}");
+            assert!(text.contains("4096"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut exact = Settings::default();
+    exact.config.insert("kv_probe_bytes".into(), "4091".into());
+    assert!(matches!(
+        plugin.list_templates(&Binding::isolated(exact)),
+        Ok(Ok(ref t)) if t[0].name == "probe-4091"
+    ));
 }

@@ -5,10 +5,10 @@
 
 use omnigate_plugin_sdk::channel::{
     Channel, ChannelCapabilities, InboundEvent, InboundMessage, OutboundMessage, ProviderError,
-    Sent, StatusUpdate, WebhookError, WebhookRequest, WebhookResponse,
+    Sent, StatusUpdate, TemplateInfo, WebhookError, WebhookRequest, WebhookResponse,
 };
 use omnigate_plugin_sdk::types::{ContactProfile, Content, DeliveryStatus};
-use omnigate_plugin_sdk::{config, http, json, log, signature};
+use omnigate_plugin_sdk::{clock, config, http, json, kv, log, signature};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -164,6 +164,28 @@ impl Channel for WellBehaved {
             }
         }
         Ok(events)
+    }
+
+    /// Exercises the storage and clock imports for the host's tests: it
+    /// stores `kv_probe_bytes` bytes (config, default 16) and reports the
+    /// stored length and the host's time as a template.
+    fn list_templates() -> Result<Vec<TemplateInfo>, ProviderError> {
+        let size: usize = config::get("kv_probe_bytes")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(16);
+        kv::set("probe", &vec![7; size]).map_err(|e| ProviderError::Rejected(format!("{e:?}")))?;
+        let stored = kv::get("probe")
+            .map_err(|e| ProviderError::Rejected(format!("{e:?}")))?
+            .map_or(0, |v| v.len());
+        Ok(vec![TemplateInfo {
+            name: format!("probe-{stored}"),
+            language: "en".into(),
+            category: None,
+            status: "APPROVED".into(),
+            parameter_count: 0,
+            body: Some(clock::now_ms().to_string()),
+            extensions: Vec::new(),
+        }])
     }
 
     fn send(message: OutboundMessage) -> Result<Sent, ProviderError> {
