@@ -284,8 +284,7 @@ impl Plugin {
         let started = Instant::now();
         let budgets = self.manifest.budgets;
         let deadline = started + budgets.time;
-        let tick_ns = self.epoch_tick.as_nanos().max(1);
-        let ticks = u64::try_from(budgets.time.as_nanos() / tick_ns).unwrap_or(u64::MAX);
+        let ticks = self.budget_ticks();
         let warm = match binding.take(&self.shared) {
             Some(mut warm) => {
                 warm.store.data_mut().begin_call(deadline);
@@ -359,6 +358,13 @@ impl Plugin {
         }
     }
 
+    /// The time budget in epoch ticks (the deadline is one tick more, so a
+    /// call gets at least its whole budget).
+    fn budget_ticks(&self) -> u64 {
+        let tick_ns = self.epoch_tick.as_nanos().max(1);
+        u64::try_from(self.manifest.budgets.time.as_nanos() / tick_ns).unwrap_or(u64::MAX)
+    }
+
     /// A new store and instance for `binding`, under the memory cap and
     /// with epoch interruption armed.
     fn fresh(&self, binding: &Binding, deadline: Instant) -> wasmtime::Result<Warm> {
@@ -375,10 +381,7 @@ impl Plugin {
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         // Instantiation runs guest start code too: give it the budget.
-        let tick_ns = self.epoch_tick.as_nanos().max(1);
-        let ticks =
-            u64::try_from(self.manifest.budgets.time.as_nanos() / tick_ns).unwrap_or(u64::MAX);
-        store.set_epoch_deadline(ticks.saturating_add(1));
+        store.set_epoch_deadline(self.budget_ticks().saturating_add(1));
         let instance = match &self.typed {
             Typed::Channel(pre) => Instance::Channel(pre.instantiate(&mut store)?),
             Typed::Flow(pre) => Instance::Flow(pre.instantiate(&mut store)?),

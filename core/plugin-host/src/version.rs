@@ -13,7 +13,8 @@ pub const PACKAGE: &str = "omnigate:plugin";
 
 /// The interface versions this host links. A component is accepted when
 /// every `omnigate:plugin` name it uses is semver-compatible with one of
-/// them (same major; same minor while the major is 0) and no newer.
+/// them: the same major and, from 1.0 on, no newer minor; before 1.0 the
+/// same minor (patches only change documentation).
 pub const SUPPORTED: &[&str] = &["0.1.0"];
 
 /// What the names say about a component.
