@@ -89,3 +89,11 @@ fn a_second_load_comes_from_the_cache() {
         assert!(matches!(mode, Ok(0o600)), "{mode:?}");
     }
 }
+
+#[test]
+fn the_host_types_cross_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<omnigate_plugin_host::PluginHost>();
+    shared::<omnigate_plugin_host::Plugin>();
+    shared::<omnigate_plugin_host::Binding>();
+}
