@@ -5,7 +5,9 @@
 //! - `native`: the well-behaved plugin's parsing code compiled into the host;
 //! - `isolated`: the plugin in a fresh `Store` + instance per call;
 //! - `reusing`: the plugin in a warm instance of one channel's binding,
-//!   recycled every 100 calls.
+//!   recycled every 100 calls;
+//!
+//! once with the signature check (an `app_secret` set) and once without.
 //!
 //! Also the cold compile and the artifact-cache load of the component.
 //! Run after `cargo xtask plugins`:
@@ -101,46 +103,55 @@ fn main() {
     let cached_load = started.elapsed();
     assert!(plugin.from_cache());
 
-    let mut settings = Settings::default();
-    settings.secrets.insert("app_secret".into(), SECRET.into());
-
-    let native = measure(|| {
-        let events = native_parse(&request).unwrap_or_default();
-        assert_eq!(events.len(), 1);
-    });
-    let isolated_binding = Binding::isolated(settings.clone());
-    let isolated = measure(|| {
-        let answer = plugin.parse_webhook(&isolated_binding, &request);
-        assert!(
-            matches!(answer, Ok(Ok(ref e)) if e.len() == 1),
-            "{answer:?}"
-        );
-    });
-    let reusing_binding = Binding::reusing(settings, 100);
-    let reusing = measure(|| {
-        let answer = plugin.parse_webhook(&reusing_binding, &request);
-        assert!(
-            matches!(answer, Ok(Ok(ref e)) if e.len() == 1),
-            "{answer:?}"
-        );
-    });
-
     println!("component: {} bytes", wasm.len());
-    println!("load, cold compile + cache write: {:>9.2?}", cold_load);
-    println!("load, from the artifact cache:    {:>9.2?}", cached_load);
-    println!("per webhook ({ITERATIONS} calls each)   median      p99     mean");
-    for (name, figures) in [
-        ("native", native),
-        ("isolated (fresh store)", isolated),
-        ("reusing (recycle/100)", reusing),
-    ] {
+    println!("load, cold compile + cache write: {cold_load:>9.2?}");
+    println!("load, from the artifact cache:    {cached_load:>9.2?}");
+    for signed in [true, false] {
+        let mut settings = Settings::default();
+        if signed {
+            settings.secrets.insert("app_secret".into(), SECRET.into());
+        }
+        let native = measure(|| {
+            let events = native_parse(&request, signed).unwrap_or_default();
+            assert_eq!(events.len(), 1);
+        });
+        let isolated_binding = Binding::isolated(settings.clone());
+        let isolated = measure(|| {
+            let answer = plugin.parse_webhook(&isolated_binding, &request);
+            assert!(
+                matches!(answer, Ok(Ok(ref e)) if e.len() == 1),
+                "{answer:?}"
+            );
+        });
+        let reusing_binding = Binding::reusing(settings, 100);
+        let reusing = measure(|| {
+            let answer = plugin.parse_webhook(&reusing_binding, &request);
+            assert!(
+                matches!(answer, Ok(Ok(ref e)) if e.len() == 1),
+                "{answer:?}"
+            );
+        });
         println!(
-            "  {name:<30} {:>8.2?} {:>8.2?} {:>8.2?}   x{:.1} native",
-            figures.median,
-            figures.p99,
-            figures.mean,
-            figures.median.as_secs_f64() / native.median.as_secs_f64()
+            "{} ({ITERATIONS} calls each)       median      p99     mean",
+            if signed {
+                "HMAC check + parse"
+            } else {
+                "parse only        "
+            }
         );
+        for (name, figures) in [
+            ("native", native),
+            ("isolated (fresh store)", isolated),
+            ("reusing (recycle/100)", reusing),
+        ] {
+            println!(
+                "  {name:<30} {:>8.2?} {:>8.2?} {:>8.2?}   x{:.1} native",
+                figures.median,
+                figures.p99,
+                figures.mean,
+                figures.median.as_secs_f64() / native.median.as_secs_f64()
+            );
+        }
     }
 }
 
@@ -233,17 +244,19 @@ struct Status {
     recipient_id: String,
 }
 
-fn native_parse(request: &WebhookRequest) -> Option<Vec<InboundEvent>> {
-    let header = request
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("x-hub-signature-256"))?
-        .1
-        .as_str();
-    let expected = hex::decode(header.strip_prefix("sha256=")?).ok()?;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).ok()?;
-    mac.update(&request.body);
-    mac.verify_slice(&expected).ok()?;
+fn native_parse(request: &WebhookRequest, signed: bool) -> Option<Vec<InboundEvent>> {
+    if signed {
+        let header = request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-hub-signature-256"))?
+            .1
+            .as_str();
+        let expected = hex::decode(header.strip_prefix("sha256=")?).ok()?;
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).ok()?;
+        mac.update(&request.body);
+        mac.verify_slice(&expected).ok()?;
+    }
     let envelope: Envelope = serde_json::from_slice(&request.body).ok()?;
     let millis = |s: &str| s.parse::<u64>().unwrap_or(0).saturating_mul(1000);
     let mut events = Vec::new();
