@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::cache::ArtifactCache;
 use crate::error::LoadError;
@@ -110,6 +110,10 @@ impl Drop for PluginHost {
     }
 }
 
+/// Bytes of each freed memory slot reset in place rather than decommitted:
+/// a Rust plugin's stack and heap for a typical message fit in this.
+const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
+
 fn engine(config: &HostConfig) -> wasmtime::Result<Engine> {
     let slots = config.max_concurrent_calls.max(1);
     let mut pool = PoolingAllocationConfig::new();
@@ -122,7 +126,15 @@ fn engine(config: &HostConfig) -> wasmtime::Result<Engine> {
         .total_memories(slots.saturating_mul(2))
         .max_tables_per_component(4)
         .total_tables(slots.saturating_mul(4))
-        .max_memory_size(config.max_memory_bytes);
+        .max_memory_size(config.max_memory_bytes)
+        // Reset a freed slot by zeroing only the pages the call dirtied
+        // (PAGEMAP_SCAN, Linux 6.7+) and keep them mapped, instead of an
+        // madvise and fresh page faults on every instantiation: this is
+        // most of the cost of a fresh instance per call.
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES / 16)
+        .decommit_batch_size(16);
     let mut wasm = Config::new();
     wasm.epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
