@@ -1,14 +1,15 @@
 //! The data of one call's `Store`: an empty WASI context (no preopened
 //! directories, no environment, no arguments, no sockets, stdin empty,
-//! stdout dropped, stderr captured for the error message), the memory
-//! limiter, and what the host imports need to answer this plugin.
+//! stdout dropped, stderr captured for the error message, the wall clock
+//! the embedder's injected one), the memory limiter, and what the host
+//! imports need to answer this plugin.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::allowlist::Allowlist;
 use crate::limits::Limiter;
@@ -57,6 +58,7 @@ impl CallState {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
         let wasi = WasiCtxBuilder::new()
             .stderr(stderr.clone())
+            .wall_clock(InjectedClock(Arc::clone(&services.clock)))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -95,5 +97,19 @@ impl WasiView for CallState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+/// The embedder's clock as WASI's wall clock, so `SystemTime::now()` in a
+/// plugin agrees with the `clock` import (and with tests that move time).
+struct InjectedClock(Arc<dyn omnigate_domain::Clock>);
+
+impl HostWallClock for InjectedClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(1)
+    }
+
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::try_from(self.0.now().0).unwrap_or(0))
     }
 }

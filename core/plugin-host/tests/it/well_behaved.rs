@@ -159,6 +159,11 @@ fn storage_is_bounded_by_the_quota_and_the_clock_is_the_hosts() {
             assert_eq!(templates[0].name, "probe-100");
             // The fixture's ManualClock, not the machine's.
             assert_eq!(templates[0].body.as_deref(), Some("1750000000000"));
+            // So is the WASI wall clock behind std's SystemTime.
+            assert_eq!(
+                templates[0].extensions,
+                vec![("wasi_now_ms".to_owned(), "1750000000000".to_owned())]
+            );
         }
         other => panic!("{other:?}"),
     }

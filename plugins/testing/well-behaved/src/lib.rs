@@ -79,6 +79,12 @@ struct SendAnswer {
 
 struct WellBehaved;
 
+fn wasi_now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
 fn millis(seconds: &str) -> u64 {
     seconds.parse::<u64>().unwrap_or(0).saturating_mul(1000)
 }
@@ -184,7 +190,8 @@ impl Channel for WellBehaved {
             status: "APPROVED".into(),
             parameter_count: 0,
             body: Some(clock::now_ms().to_string()),
-            extensions: Vec::new(),
+            // std's clock goes through WASI, which the host also controls.
+            extensions: vec![("wasi_now_ms".into(), wasi_now_ms().to_string())],
         }])
     }
 
