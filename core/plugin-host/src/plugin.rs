@@ -296,12 +296,7 @@ impl Plugin {
             None => self.fresh(binding, deadline),
         };
         let (result, warm) = match warm {
-            Err(e) => (
-                Err(Cause::Host {
-                    message: format!("{e:#}"),
-                }),
-                None,
-            ),
+            Err(cause) => (Err(cause), None),
             Ok(mut warm) => {
                 warm.store.set_epoch_deadline(ticks.saturating_add(1));
                 let outcome = f(&mut warm.store, &warm.instance);
@@ -349,7 +344,9 @@ impl Plugin {
                 self.shared.metrics.record(latency, Some(failure));
                 let error = self.error(function, cause);
                 tracing::warn!(plugin = %self.shared.id, function, error = %error, "plugin call failed");
-                if let Tripped::Now(failures) = self.breaker.failure() {
+                let plugin_fault =
+                    !matches!(error.cause, Cause::Disabled { .. } | Cause::Host { .. });
+                if plugin_fault && let Tripped::Now(failures) = self.breaker.failure() {
                     self.services.events.plugin_disabled(PluginDisabled {
                         plugin: self.shared.id.clone(),
                         failures,
@@ -370,7 +367,7 @@ impl Plugin {
 
     /// A new store and instance for `binding`, under the memory cap and
     /// with epoch interruption armed.
-    fn fresh(&self, binding: &Binding, deadline: Instant) -> wasmtime::Result<Warm> {
+    fn fresh(&self, binding: &Binding, deadline: Instant) -> Result<Warm, Cause> {
         let mut store = Store::new(
             &self.engine,
             CallState::new(
@@ -386,15 +383,32 @@ impl Plugin {
         // Instantiation runs guest start code too: give it the budget.
         store.set_epoch_deadline(self.budget_ticks().saturating_add(1));
         let instance = match &self.typed {
-            Typed::Channel(pre) => Instance::Channel(pre.instantiate(&mut store)?),
-            Typed::Flow(pre) => Instance::Flow(pre.instantiate(&mut store)?),
-            Typed::Commerce(pre) => Instance::Commerce(pre.instantiate(&mut store)?),
+            Typed::Channel(pre) => pre.instantiate(&mut store).map(Instance::Channel),
+            Typed::Flow(pre) => pre.instantiate(&mut store).map(Instance::Flow),
+            Typed::Commerce(pre) => pre.instantiate(&mut store).map(Instance::Commerce),
         };
-        Ok(Warm {
-            store,
-            instance,
-            calls: 0,
-        })
+        match instance {
+            Ok(instance) => Ok(Warm {
+                store,
+                instance,
+                calls: 0,
+            }),
+            // The plugin's own start-up code failed: its fault.
+            Err(e) if store.data().limiter.memory_cap_hit || e.downcast_ref::<Trap>().is_some() => {
+                let budgets = self.manifest.budgets;
+                Err(classify(
+                    &e,
+                    store.data(),
+                    budgets.time,
+                    budgets.memory_bytes,
+                ))
+            }
+            // No free pool slot, or another host-side failure: not the
+            // plugin's fault, so it does not count towards the breaker.
+            Err(e) => Err(Cause::Host {
+                message: format!("cannot instantiate: {e:#}"),
+            }),
+        }
     }
 
     fn error(&self, function: &'static str, cause: Cause) -> PluginError {

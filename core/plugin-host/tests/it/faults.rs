@@ -199,3 +199,31 @@ fn a_warm_instance_is_discarded_after_a_fault() {
     }
     still_serves(&f);
 }
+
+#[test]
+fn a_full_pool_is_the_hosts_problem_not_the_plugins() {
+    let f = fixture_with(HostConfig {
+        max_concurrent_calls: 1,
+        breaker_threshold: 1,
+        ..HostConfig::default()
+    });
+    let plugin = load(&f, "well-behaved");
+    let request = webhook(WHATSAPP_WEBHOOK, Vec::new());
+    // A warm instance holds the only slot.
+    let warm = Binding::reusing(Settings::default(), 100);
+    assert!(matches!(plugin.parse_webhook(&warm, &request), Ok(Ok(_))));
+    let other = settings();
+    match plugin.parse_webhook(&other, &request) {
+        Err(PluginError {
+            cause: Cause::Host { message },
+            ..
+        }) => assert!(message.contains("cannot instantiate"), "{message}"),
+        answer => panic!("{answer:?}"),
+    }
+    assert!(
+        !plugin.is_disabled(),
+        "a full pool must not trip the breaker"
+    );
+    drop(warm);
+    assert!(matches!(plugin.parse_webhook(&other, &request), Ok(Ok(_))));
+}
