@@ -1,4 +1,5 @@
-//! `cargo xtask test`: the whole gate CI runs.
+//! `cargo xtask test`: the whole gate CI runs: the plugins built and
+//! checked, then formatting, clippy and every test of the workspace.
 
 use crate::util::{cargo, run_ok};
 
@@ -7,6 +8,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("`test` takes no arguments (got `{extra}`)"));
     }
     ensure_components()?;
+    // The plugin host's integration tests load the test plugins, so they
+    // are built (and checked) first.
+    crate::plugins::build()?;
+    crate::plugins::lint()?;
     run_ok(
         cargo().args(["fmt", "--all", "--", "--check"]),
         "cargo fmt --check",

@@ -1,0 +1,134 @@
+//! The host side of the plugin imports: `http` (allowlist first, then the
+//! embedder's client with what is left of the time budget), `kv` (quota
+//! first), `config`, `log` (tracing, tagged with the plugin) and `clock`.
+
+use std::time::Instant;
+
+use crate::bindings::imports::omnigate::plugin::{clock, config, http, kv, log};
+use crate::services::{HttpFailure, OutboundRequest};
+use crate::state::CallState;
+
+/// Longest key a plugin may store under.
+const MAX_KEY_BYTES: usize = 256;
+
+impl http::Host for CallState {
+    fn send(&mut self, request: http::Request) -> Result<http::Response, http::Error> {
+        if let Err(message) = self.plugin.allowlist.check(&request.url) {
+            self.plugin.metrics.refused_host();
+            tracing::warn!(plugin = %self.plugin.id, url = %request.url, "outbound request refused");
+            return Err(http::Error::ForbiddenHost(message));
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let timeout = match request.timeout_ms {
+            Some(ms) => left.min(std::time::Duration::from_millis(u64::from(ms))),
+            None => left,
+        };
+        if timeout.is_zero() {
+            return Err(http::Error::Timeout);
+        }
+        let method = match request.method {
+            http::Method::Get => "GET",
+            http::Method::Head => "HEAD",
+            http::Method::Post => "POST",
+            http::Method::Put => "PUT",
+            http::Method::Patch => "PATCH",
+            http::Method::Delete => "DELETE",
+        };
+        let outbound = OutboundRequest {
+            method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+        };
+        match self.services.http.send(&self.plugin.id, outbound, timeout) {
+            Ok(r) => Ok(http::Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+            Err(HttpFailure::Timeout) => Err(http::Error::Timeout),
+            Err(HttpFailure::Transport(m)) => Err(http::Error::Transport(m)),
+            Err(HttpFailure::TooLarge(n)) => Err(http::Error::TooLarge(n)),
+        }
+    }
+}
+
+impl kv::Host for CallState {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, kv::Error> {
+        check_key(&key)?;
+        self.services
+            .kv
+            .get(&self.plugin.name, &key)
+            .map_err(kv::Error::Storage)
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), kv::Error> {
+        check_key(&key)?;
+        let store = &self.services.kv;
+        let name = &self.plugin.name;
+        let used = store.used_bytes(name).map_err(kv::Error::Storage)?;
+        let old = store
+            .get(name, &key)
+            .map_err(kv::Error::Storage)?
+            .map_or(0, |v| (key.len() + v.len()) as u64);
+        let after = used.saturating_sub(old) + (key.len() + value.len()) as u64;
+        if after > self.plugin.kv_quota_bytes {
+            return Err(kv::Error::QuotaExceeded(kv::Quota {
+                limit_bytes: self.plugin.kv_quota_bytes,
+                used_bytes: used,
+            }));
+        }
+        store.put(name, &key, &value).map_err(kv::Error::Storage)
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), kv::Error> {
+        check_key(&key)?;
+        self.services
+            .kv
+            .delete(&self.plugin.name, &key)
+            .map_err(kv::Error::Storage)
+    }
+}
+
+fn check_key(key: &str) -> Result<(), kv::Error> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(kv::Error::InvalidKey(format!(
+            "keys are 1 to {MAX_KEY_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+impl config::Host for CallState {
+    fn get(&mut self, key: String) -> Option<String> {
+        self.settings.config.get(&key).cloned()
+    }
+
+    fn secret(&mut self, key: String) -> Option<String> {
+        self.settings.secrets.get(&key).cloned()
+    }
+}
+
+impl log::Host for CallState {
+    fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+        let fields = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let plugin = &self.plugin.id;
+        match level {
+            log::Level::Trace => tracing::trace!(plugin = %plugin, fields = %fields, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin = %plugin, fields = %fields, "{message}"),
+            log::Level::Info => tracing::info!(plugin = %plugin, fields = %fields, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin = %plugin, fields = %fields, "{message}"),
+            log::Level::Error => tracing::error!(plugin = %plugin, fields = %fields, "{message}"),
+        }
+    }
+}
+
+impl clock::Host for CallState {
+    fn now_ms(&mut self) -> u64 {
+        u64::try_from(self.services.clock.now().0).unwrap_or(0)
+    }
+}

@@ -1,0 +1,200 @@
+//! What the embedder provides: outbound HTTP, key-value storage, the clock,
+//! and a sink for admin-facing events. The host checks permissions and
+//! quotas before calling these, so an implementation only moves bytes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use omnigate_domain::Clock;
+
+/// An outbound request a plugin made, already checked against its
+/// manifest's `allowed_hosts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    /// `GET`, `POST`...
+    pub method: &'static str,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// The upstream's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+/// Why no response came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpFailure {
+    /// No answer within the timeout given.
+    Timeout,
+    /// Connection, TLS or protocol failure.
+    Transport(String),
+    /// The body exceeded the client's limit, in bytes.
+    TooLarge(u64),
+}
+
+/// Sends plugins' HTTP requests. Implementations must honour `timeout`:
+/// it is what is left of the call's time budget, so the plugin's own
+/// budget bounds the wait.
+pub trait HttpClient: Send + Sync + 'static {
+    /// Sends `request` for `plugin` (its `name@version`, for logs).
+    fn send(
+        &self,
+        plugin: &str,
+        request: OutboundRequest,
+        timeout: Duration,
+    ) -> Result<OutboundResponse, HttpFailure>;
+}
+
+/// An HTTP client for appliances that allow plugins no network at all:
+/// every request fails as a transport error the plugin can report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoNetwork;
+
+impl HttpClient for NoNetwork {
+    fn send(
+        &self,
+        _plugin: &str,
+        request: OutboundRequest,
+        _timeout: Duration,
+    ) -> Result<OutboundResponse, HttpFailure> {
+        Err(HttpFailure::Transport(format!(
+            "outbound HTTP is disabled on this appliance ({})",
+            request.url
+        )))
+    }
+}
+
+/// Per-plugin key-value storage. Keys are scoped by `plugin` (the
+/// manifest name, so an upgrade keeps its data); the host enforces the
+/// quota using [`KvStore::used_bytes`].
+pub trait KvStore: Send + Sync + 'static {
+    /// The value under `key`.
+    fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Stores `value` under `key`.
+    fn put(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String>;
+    /// Removes `key`.
+    fn delete(&self, plugin: &str, key: &str) -> Result<(), String>;
+    /// Bytes of keys plus values the plugin holds.
+    fn used_bytes(&self, plugin: &str) -> Result<u64, String>;
+}
+
+/// Key-value storage in memory: for tests, and for embedders that do not
+/// persist plugin data.
+#[derive(Debug, Default)]
+pub struct MemoryKv {
+    entries: Mutex<HashMap<(String, String), Vec<u8>>>,
+}
+
+impl MemoryKv {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Vec<u8>>> {
+        // A poisoned map is still a valid map: every operation is one insert
+        // or remove.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl KvStore for MemoryKv {
+    fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self
+            .lock()
+            .get(&(plugin.to_owned(), key.to_owned()))
+            .cloned())
+    }
+
+    fn put(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String> {
+        self.lock()
+            .insert((plugin.to_owned(), key.to_owned()), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, plugin: &str, key: &str) -> Result<(), String> {
+        self.lock().remove(&(plugin.to_owned(), key.to_owned()));
+        Ok(())
+    }
+
+    fn used_bytes(&self, plugin: &str) -> Result<u64, String> {
+        Ok(self
+            .lock()
+            .iter()
+            .filter(|((p, _), _)| p == plugin)
+            .map(|((_, k), v)| (k.len() + v.len()) as u64)
+            .sum())
+    }
+}
+
+/// A plugin the circuit breaker just disabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginDisabled {
+    /// `name@version`.
+    pub plugin: String,
+    /// Consecutive failures that tripped the breaker.
+    pub failures: u32,
+    /// The last failure, as the admin should read it.
+    pub last_error: String,
+}
+
+/// Where admin-facing events go (the server turns them into an audit
+/// record and a console notice).
+pub trait HostEvents: Send + Sync + 'static {
+    /// A plugin was disabled after repeated failures.
+    fn plugin_disabled(&self, event: PluginDisabled);
+}
+
+/// Logs events only, for tests and tools.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogEvents;
+
+impl HostEvents for LogEvents {
+    fn plugin_disabled(&self, event: PluginDisabled) {
+        tracing::error!(
+            plugin = %event.plugin,
+            failures = event.failures,
+            last_error = %event.last_error,
+            "plugin disabled by the circuit breaker"
+        );
+    }
+}
+
+/// Everything the embedder provides, shared by all calls.
+#[derive(Clone)]
+pub struct Services {
+    /// Outbound HTTP.
+    pub http: Arc<dyn HttpClient>,
+    /// Plugin storage.
+    pub kv: Arc<dyn KvStore>,
+    /// The clock plugins read.
+    pub clock: Arc<dyn Clock>,
+    /// Admin-facing events.
+    pub events: Arc<dyn HostEvents>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_kv_counts_per_plugin() {
+        let kv = MemoryKv::default();
+        assert!(kv.put("a", "key", b"value").is_ok());
+        assert!(kv.put("b", "k", b"v").is_ok());
+        assert_eq!(kv.used_bytes("a"), Ok(8));
+        assert_eq!(kv.get("a", "key"), Ok(Some(b"value".to_vec())));
+        assert_eq!(kv.get("b", "key"), Ok(None));
+        assert!(kv.delete("a", "key").is_ok());
+        assert_eq!(kv.used_bytes("a"), Ok(0));
+    }
+}
