@@ -89,6 +89,8 @@ async fn message_text_is_searchable_by_those_who_may_see_it_and_survives_restart
         .await;
         desk.clock.advance_secs(1);
     }
+    // All five indexed (the indexer commits about once a second), then paged.
+    search_until(server, &supervisor, "q=fatura&limit=10", 5).await;
     let first = search_until(server, &supervisor, "q=fatura&limit=2", 2).await;
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     let second = server
