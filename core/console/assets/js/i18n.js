@@ -1,0 +1,363 @@
+// The one translation table: every string the console shows is here, in
+// English and Turkish. Dates, times and numbers are formatted with Intl in
+// the user's locale.
+
+const en = {
+  'app.name': 'Omni-Chat',
+  'login.title': 'Sign in to Omni-Chat',
+  'login.email': 'E-mail',
+  'login.password': 'Password',
+  'login.submit': 'Sign in',
+  'login.invalid': 'Wrong e-mail or password.',
+  'login.locked': 'Too many attempts. Try again in {seconds} seconds.',
+  'login.cookies': 'Omni-Chat uses only essential cookies: one session cookie that keeps you signed in. Nothing tracks you.',
+  'logout': 'Sign out',
+  'error.network': 'The server cannot be reached. Check the connection and try again.',
+  'error.session': 'Your session has ended. Please sign in again.',
+  'nav.main': 'Main',
+  'skip': 'Skip to content',
+  'nav.inbox': 'Inbox',
+  'nav.history': 'History',
+  'nav.supervisor': 'Supervisor',
+  'presence.label': 'Presence',
+  'presence.online': 'Online',
+  'presence.break': 'Break',
+  'presence.offline': 'Offline',
+  'presence.break_notice': 'You are on a break: no new conversations will arrive. The ones you hold stay yours.',
+  'presence.offline_notice': 'You are offline: no new conversations will arrive.',
+  'settings.sound': 'Sound',
+  'settings.badge': 'Title badge',
+  'settings.language': 'Language',
+  'live.offline': 'Live updates interrupted; reconnecting…',
+  'inbox.title': 'My conversations',
+  'inbox.empty': 'No conversations. New ones arrive here while you are online.',
+  'inbox.unread': '{count} unread',
+  'inbox.waiting': 'waiting {duration}',
+  'queue.title': 'Queue',
+  'queue.length': '{count} waiting',
+  'queue.oldest': 'oldest {duration}',
+  'queue.pull': 'Take next',
+  'queue.empty': 'The queue is empty.',
+  'queue.must_be_online': 'Go online to take conversations.',
+  'transfers.title': 'Offered to you',
+  'transfers.from': 'From {name}',
+  'transfers.accept': 'Accept',
+  'transfers.decline': 'Decline',
+  'transfers.pending': 'Waiting for {name} to accept',
+  'channel': 'Channel {id}',
+  'window.none': 'No service window',
+  'window.closes_in': 'Window closes in {duration}',
+  'window.closed': 'Window closed',
+  'conv.pick': 'Pick a conversation from the list.',
+  'conv.earlier': 'Show earlier messages',
+  'conv.loading': 'Loading…',
+  'conv.readonly': 'Read only: this conversation ended ({reason}).',
+  'conv.readonly_other': 'Read only: someone else holds this conversation.',
+  'conv.status.in_flow': 'In a flow',
+  'conv.status.queued': 'Queued',
+  'conv.status.assigned': 'Assigned',
+  'conv.status.transfer_pending': 'Transfer pending',
+  'conv.status.ended': 'Ended',
+  'conv.phone': 'Phone',
+  'conv.contact_id': 'Channel id',
+  'conv.tags': 'Tags',
+  'action.transfer': 'Transfer',
+  'action.to_queue': 'Back to queue',
+  'action.end': 'End',
+  'action.reopen': 'Start speaking again',
+  'action.reassign': 'Reassign',
+  'action.cancel': 'Cancel',
+  'action.close': 'Close',
+  'transfer.title': 'Transfer to a colleague',
+  'transfer.agent': 'Online agent',
+  'transfer.note': 'Note for them',
+  'transfer.none': 'No other agent is online.',
+  'transfer.submit': 'Offer transfer',
+  'transfer.sent': 'Transfer offered; it completes when they accept.',
+  'end.title': 'End the conversation',
+  'end.reason': 'End reason',
+  'end.submit': 'End conversation',
+  'reassign.title': 'Reassign to an online agent',
+  'msg.note': 'Private note',
+  'msg.system': 'System',
+  'msg.unreadable': 'A message this version cannot show.',
+  'msg.template': 'Template “{name}” ({language})',
+  'msg.location': 'Location',
+  'msg.contact_card': 'Contact card',
+  'msg.reply': 'Chose: {title}',
+  'msg.download': 'Download {name}',
+  'msg.file': 'File',
+  'tick.queued': 'Sending',
+  'tick.sent': 'Sent',
+  'tick.delivered': 'Delivered',
+  'tick.read': 'Read',
+  'tick.failed': 'Failed: {reason}',
+  'composer.label': 'Reply',
+  'composer.placeholder': 'Write a reply. Type / for canned responses. Enter sends, Shift+Enter adds a line.',
+  'composer.note_placeholder': 'Write a private note for colleagues (never sent to the customer).',
+  'composer.send': 'Send',
+  'composer.note': 'Private note',
+  'composer.emoji': 'Emoji',
+  'composer.attach': 'Attach a file',
+  'composer.drop': 'Drop files to send them',
+  'composer.uploading': 'Uploading {name}…',
+  'composer.canned': 'Canned responses',
+  'composer.no_canned': 'No canned response starts with “{prefix}”.',
+  'composer.template_required': 'The service window is closed: the customer has not written for too long. Only an approved template can be sent until they write again.',
+  'template.name': 'Template name',
+  'template.language': 'Language code',
+  'template.parameters': 'Parameters (one per line)',
+  'template.send': 'Send template',
+  'history.title': 'History',
+  'history.filters': 'Filters',
+  'history.q': 'Search messages',
+  'history.status': 'Status',
+  'history.any': 'Any',
+  'history.open': 'Open',
+  'history.channel': 'Channel id',
+  'history.agent': 'Agent',
+  'history.reason': 'End reason',
+  'history.tag': 'Tag',
+  'history.contact': 'Contact',
+  'history.from': 'From',
+  'history.to': 'To',
+  'history.search': 'Search',
+  'history.more': 'More',
+  'history.none': 'No conversation matches.',
+  'history.results': 'Conversations',
+  'sup.queue': 'Live queue',
+  'sup.agents': 'Agents',
+  'sup.waiting': 'Waiting',
+  'sup.contact': 'Contact',
+  'sup.agent': 'Agent',
+  'sup.presence': 'Presence',
+  'sup.load': 'Load',
+  'sup.conversations': 'Conversations',
+  'sup.open': 'Open',
+  'sup.set_presence': 'Presence of {name}',
+  'shortcuts': 'Shortcuts: Alt+N next conversation, Alt+R reply, Alt+E end',
+  'done.ended': 'Conversation ended.',
+  'done.queued': 'Back in the queue.',
+  'done.reopened': 'Reopened: it is in your inbox again.',
+  'done.reassigned': 'Reassigned.',
+  'done.accepted': 'Transfer accepted.',
+  'done.declined': 'Transfer declined.',
+  'notify.assigned': 'New conversation',
+  'notify.transfer': 'Transfer offered',
+  'notify.returned': 'A transfer came back to you',
+  'duration.s': '{n} s',
+  'duration.m': '{n} min',
+  'duration.h': '{h} h {m} min',
+  'duration.d': '{d} d {h} h',
+};
+
+const tr = {
+  'app.name': 'Omni-Chat',
+  'login.title': 'Omni-Chat’e giriş yapın',
+  'login.email': 'E-posta',
+  'login.password': 'Parola',
+  'login.submit': 'Giriş yap',
+  'login.invalid': 'E-posta veya parola yanlış.',
+  'login.locked': 'Çok fazla deneme. {seconds} saniye sonra yeniden deneyin.',
+  'login.cookies': 'Omni-Chat yalnızca zorunlu çerezleri kullanır: oturumunuzu açık tutan tek bir oturum çerezi. Sizi izleyen hiçbir şey yoktur.',
+  'logout': 'Çıkış yap',
+  'error.network': 'Sunucuya ulaşılamıyor. Bağlantıyı kontrol edip yeniden deneyin.',
+  'error.session': 'Oturumunuz sona erdi. Lütfen yeniden giriş yapın.',
+  'nav.main': 'Ana menü',
+  'skip': 'İçeriğe geç',
+  'nav.inbox': 'Gelen kutusu',
+  'nav.history': 'Geçmiş',
+  'nav.supervisor': 'Süpervizör',
+  'presence.label': 'Durum',
+  'presence.online': 'Çevrimiçi',
+  'presence.break': 'Mola',
+  'presence.offline': 'Çevrimdışı',
+  'presence.break_notice': 'Moladasınız: yeni görüşme gelmeyecek. Üzerinizdeki görüşmeler sizde kalır.',
+  'presence.offline_notice': 'Çevrimdışısınız: yeni görüşme gelmeyecek.',
+  'settings.sound': 'Ses',
+  'settings.badge': 'Başlık rozeti',
+  'settings.language': 'Dil',
+  'live.offline': 'Canlı güncellemeler kesildi; yeniden bağlanılıyor…',
+  'inbox.title': 'Görüşmelerim',
+  'inbox.empty': 'Görüşme yok. Çevrimiçiyken yenileri buraya gelir.',
+  'inbox.unread': '{count} okunmamış',
+  'inbox.waiting': '{duration} bekliyor',
+  'queue.title': 'Kuyruk',
+  'queue.length': '{count} bekleyen',
+  'queue.oldest': 'en eskisi {duration}',
+  'queue.pull': 'Sıradakini al',
+  'queue.empty': 'Kuyruk boş.',
+  'queue.must_be_online': 'Görüşme almak için çevrimiçi olun.',
+  'transfers.title': 'Size aktarılanlar',
+  'transfers.from': 'Gönderen: {name}',
+  'transfers.accept': 'Kabul et',
+  'transfers.decline': 'Reddet',
+  'transfers.pending': '{name} kabul etmesi bekleniyor',
+  'channel': 'Kanal {id}',
+  'window.none': 'Hizmet penceresi yok',
+  'window.closes_in': 'Pencere {duration} içinde kapanıyor',
+  'window.closed': 'Pencere kapalı',
+  'conv.pick': 'Listeden bir görüşme seçin.',
+  'conv.earlier': 'Önceki mesajları göster',
+  'conv.loading': 'Yükleniyor…',
+  'conv.readonly': 'Salt okunur: bu görüşme sona erdi ({reason}).',
+  'conv.readonly_other': 'Salt okunur: bu görüşme başka birinde.',
+  'conv.status.in_flow': 'Akışta',
+  'conv.status.queued': 'Kuyrukta',
+  'conv.status.assigned': 'Atandı',
+  'conv.status.transfer_pending': 'Aktarım bekliyor',
+  'conv.status.ended': 'Sona erdi',
+  'conv.phone': 'Telefon',
+  'conv.contact_id': 'Kanal kimliği',
+  'conv.tags': 'Etiketler',
+  'action.transfer': 'Aktar',
+  'action.to_queue': 'Kuyruğa geri gönder',
+  'action.end': 'Bitir',
+  'action.reopen': 'Yeniden konuşmaya başla',
+  'action.reassign': 'Yeniden ata',
+  'action.cancel': 'Vazgeç',
+  'action.close': 'Kapat',
+  'transfer.title': 'Bir çalışma arkadaşına aktar',
+  'transfer.agent': 'Çevrimiçi temsilci',
+  'transfer.note': 'Onlar için not',
+  'transfer.none': 'Çevrimiçi başka temsilci yok.',
+  'transfer.submit': 'Aktarımı öner',
+  'transfer.sent': 'Aktarım önerildi; kabul ettiklerinde tamamlanır.',
+  'end.title': 'Görüşmeyi bitir',
+  'end.reason': 'Bitirme nedeni',
+  'end.submit': 'Görüşmeyi bitir',
+  'reassign.title': 'Çevrimiçi bir temsilciye yeniden ata',
+  'msg.note': 'Özel not',
+  'msg.system': 'Sistem',
+  'msg.unreadable': 'Bu sürümün gösteremediği bir mesaj.',
+  'msg.template': 'Şablon “{name}” ({language})',
+  'msg.location': 'Konum',
+  'msg.contact_card': 'Kişi kartı',
+  'msg.reply': 'Seçilen: {title}',
+  'msg.download': '{name} indir',
+  'msg.file': 'Dosya',
+  'tick.queued': 'Gönderiliyor',
+  'tick.sent': 'Gönderildi',
+  'tick.delivered': 'İletildi',
+  'tick.read': 'Okundu',
+  'tick.failed': 'Başarısız: {reason}',
+  'composer.label': 'Yanıt',
+  'composer.placeholder': 'Yanıt yazın. Hazır yanıtlar için / yazın. Enter gönderir, Shift+Enter satır ekler.',
+  'composer.note_placeholder': 'Çalışma arkadaşları için özel not yazın (müşteriye asla gönderilmez).',
+  'composer.send': 'Gönder',
+  'composer.note': 'Özel not',
+  'composer.emoji': 'Emoji',
+  'composer.attach': 'Dosya ekle',
+  'composer.drop': 'Göndermek için dosyaları bırakın',
+  'composer.uploading': '{name} yükleniyor…',
+  'composer.canned': 'Hazır yanıtlar',
+  'composer.no_canned': '“{prefix}” ile başlayan hazır yanıt yok.',
+  'composer.template_required': 'Hizmet penceresi kapalı: müşteri uzun süredir yazmadı. Yeniden yazana kadar yalnızca onaylı bir şablon gönderilebilir.',
+  'template.name': 'Şablon adı',
+  'template.language': 'Dil kodu',
+  'template.parameters': 'Parametreler (her satıra bir tane)',
+  'template.send': 'Şablon gönder',
+  'history.title': 'Geçmiş',
+  'history.filters': 'Filtreler',
+  'history.q': 'Mesajlarda ara',
+  'history.status': 'Durum',
+  'history.any': 'Tümü',
+  'history.open': 'Açık',
+  'history.channel': 'Kanal kimliği',
+  'history.agent': 'Temsilci',
+  'history.reason': 'Bitirme nedeni',
+  'history.tag': 'Etiket',
+  'history.contact': 'Kişi',
+  'history.from': 'Başlangıç',
+  'history.to': 'Bitiş',
+  'history.search': 'Ara',
+  'history.more': 'Daha fazla',
+  'history.none': 'Eşleşen görüşme yok.',
+  'history.results': 'Görüşmeler',
+  'sup.queue': 'Canlı kuyruk',
+  'sup.agents': 'Temsilciler',
+  'sup.waiting': 'Bekleme',
+  'sup.contact': 'Kişi',
+  'sup.agent': 'Temsilci',
+  'sup.presence': 'Durum',
+  'sup.load': 'Yük',
+  'sup.conversations': 'Görüşmeler',
+  'sup.open': 'Aç',
+  'sup.set_presence': '{name} durumu',
+  'shortcuts': 'Kısayollar: Alt+N sonraki görüşme, Alt+R yanıtla, Alt+E bitir',
+  'done.ended': 'Görüşme bitirildi.',
+  'done.queued': 'Kuyruğa geri gönderildi.',
+  'done.reopened': 'Yeniden açıldı: yine gelen kutunuzda.',
+  'done.reassigned': 'Yeniden atandı.',
+  'done.accepted': 'Aktarım kabul edildi.',
+  'done.declined': 'Aktarım reddedildi.',
+  'notify.assigned': 'Yeni görüşme',
+  'notify.transfer': 'Aktarım önerildi',
+  'notify.returned': 'Bir aktarım size geri döndü',
+  'duration.s': '{n} sn',
+  'duration.m': '{n} dk',
+  'duration.h': '{h} sa {m} dk',
+  'duration.d': '{d} g {h} sa',
+};
+
+export const LANGUAGES = { en: 'English', tr: 'Türkçe' };
+const TABLES = { en, tr };
+
+function initialLanguage() {
+  const kept = localStorage.getItem('omnigate.lang');
+  if (kept && TABLES[kept]) return kept;
+  return (navigator.language || 'en').toLowerCase().startsWith('tr') ? 'tr' : 'en';
+}
+
+let lang = initialLanguage();
+
+export function language() { return lang; }
+
+export function setLanguage(next) {
+  if (!TABLES[next]) return;
+  lang = next;
+  localStorage.setItem('omnigate.lang', next);
+  document.documentElement.lang = next;
+}
+document.documentElement.lang = lang;
+
+/** The string for `key` in the current language, with `{vars}` filled in. */
+export function t(key, vars = {}) {
+  const text = TABLES[lang][key] ?? en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+}
+
+/** The locale for Intl: the browser's own when it speaks the UI language. */
+function locale() {
+  const preferred = navigator.languages || [navigator.language || 'en'];
+  return preferred.find((l) => l.toLowerCase().startsWith(lang)) || lang;
+}
+
+export function formatTime(iso) {
+  const date = new Date(iso);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return new Intl.DateTimeFormat(locale(), sameDay
+    ? { hour: '2-digit', minute: '2-digit' }
+    : { dateStyle: 'short', timeStyle: 'short' }).format(date);
+}
+
+export function formatDateTime(iso) {
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+export function formatBytes(bytes) {
+  const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return new Intl.NumberFormat(locale(), { style: 'unit', unit: units[unit], maximumFractionDigits: 1 }).format(value);
+}
+
+/** A duration in seconds as "12 s", "5 min", "2 h 3 min", "1 d 4 h". */
+export function formatDuration(secs) {
+  const s = Math.max(0, Math.floor(secs));
+  if (s < 60) return t('duration.s', { n: s });
+  if (s < 3600) return t('duration.m', { n: Math.floor(s / 60) });
+  if (s < 86400) return t('duration.h', { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+  return t('duration.d', { d: Math.floor(s / 86400), h: Math.floor((s % 86400) / 3600) });
+}

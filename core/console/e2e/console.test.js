@@ -1,0 +1,303 @@
+// The Omni-Chat console in real headless Chromium against the real binary:
+// two agents and customers arriving through the API channel.
+// Run by `cargo xtask test` (after `cargo build`), or here with `npm test`.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { Server, webhookReceiver, REPO, ADMIN } from './harness.js';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = join(REPO, 'target', 'console-e2e');
+const TIMEOUT = 10000;
+// A 2×2 red PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+
+const AYLA = { email: 'ayla@example.com', name: 'Ayla Demir', password: 'ayla-password-123' };
+const BERK = { email: 'berk@example.com', name: 'Berk Kaya', password: 'berk-password-123' };
+const AYSE = { id: 'cust-ayse', name: 'Ayşe Yılmaz', phone: '+905551112233' };
+
+let server;
+let hook;
+let browser;
+let web;
+let windowed;
+const ids = {};
+const agents = {};
+const pages = {};
+const dialogs = [];
+
+async function newPage(who) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-US', viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on('dialog', async (dialog) => { dialogs.push(`${who}: ${dialog.message()}`); await dialog.dismiss(); });
+  page.on('pageerror', (error) => { dialogs.push(`${who} page error: ${error.message}`); });
+  return page;
+}
+
+async function signIn(page, user) {
+  await page.goto(`${server.base}/`);
+  await page.waitForURL('**/login');
+  await page.fill('#login-email', user.email);
+  await page.fill('#login-password', user.password);
+  await page.click('form.login-form button[type=submit]');
+  await page.locator('#user-name').filter({ hasText: user.name }).waitFor();
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+const item = (page, id) => page.locator(`#conv-list li[data-id="${id}"]`);
+const message = (page, text) => page.locator('#thread li.msg').filter({ hasText: text });
+
+describe('Omni-Chat console', { concurrency: false }, () => {
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
+    mkdirSync(SHOTS, { recursive: true });
+    server = await Server.start();
+    hook = await webhookReceiver();
+    agents.ayla = await server.createAgent(AYLA.email, AYLA.name, AYLA.password);
+    agents.berk = await server.createAgent(BERK.email, BERK.name, BERK.password);
+    web = await server.createChannel({ name: 'Web shop', webhook_url: hook.url });
+    windowed = await server.createChannel({ name: 'WhatsApp', service_window_secs: 1 });
+    await server.api('POST', '/api/v1/canned', { shortcut: 'thanks', text: 'Thank you {{contact.name}}, I am checking your order.', shared: true });
+    // Playwright gives each launch a fresh temporary profile (it refuses
+    // --user-data-dir here) and deletes it at close.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    pages.ayla = await newPage('ayla');
+    pages.berk = await newPage('berk');
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (hook) await hook.close();
+    if (server) await server.stop();
+  });
+
+  it('signs in with clear errors and the cookie notice, and paints fast', async () => {
+    const page = pages.ayla;
+    await page.goto(`${server.base}/`);
+    await page.waitForURL('**/login');
+    const paint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime);
+    console.log(`first contentful paint of the login page: ${Math.round(paint)} ms`);
+    assert.ok(paint < 1000, `first paint took ${paint} ms`);
+    await page.locator('.cookie-notice').filter({ hasText: 'only essential cookies' }).waitFor();
+    await page.fill('#login-email', AYLA.email);
+    await page.fill('#login-password', 'not her password');
+    await page.click('form.login-form button[type=submit]');
+    await page.locator('#login-error').filter({ hasText: 'Wrong e-mail or password.' }).waitFor();
+    await shot(page, '01-login-error');
+    await signIn(page, AYLA);
+    await signIn(pages.berk, BERK);
+    const csp = (await server.request('GET', '/')).headers['content-security-policy'];
+    assert.match(csp, /script-src 'self'/);
+  });
+
+  it('goes online from the header presence switch', async () => {
+    const page = pages.ayla;
+    await page.locator('#offline-notice').waitFor();
+    await page.click('#presence-online');
+    await page.locator('#presence-online[aria-checked="true"]').waitFor();
+    await page.locator('#offline-notice').waitFor({ state: 'detached' });
+  });
+
+  it('shows an auto-assigned conversation live, with the unread badge', async () => {
+    const page = pages.ayla;
+    await page.evaluate(() => { window.stayedLoaded = true; });
+    const ack = await server.inbound(web, AYSE, { type: 'text', text: 'Merhaba, siparişim nerede?' }, 'm-1');
+    ids.ayse = ack.conversation_id;
+    await item(page, ids.ayse).locator('.unread').filter({ hasText: '1' }).waitFor();
+    await item(page, ids.ayse).locator('.preview').filter({ hasText: 'siparişim nerede' }).waitFor();
+    await page.waitForFunction(() => document.title === '(1) Omni-Chat');
+    assert.equal(await page.evaluate(() => window.stayedLoaded), true, 'the page reloaded');
+    await shot(page, '02-inbox-live');
+  });
+
+  it('replies with a canned response, an emoji and a file, with delivery ticks', async () => {
+    const page = pages.ayla;
+    await item(page, ids.ayse).locator('a').click();
+    await message(page, 'Merhaba, siparişim nerede?').waitFor();
+    await page.waitForFunction(() => document.title === 'Omni-Chat');
+    await page.keyboard.press('Alt+R');
+    await page.keyboard.type('/tha');
+    await page.locator('#canned-list [role=option]').filter({ hasText: '/thanks' }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#composer-text').value === 'Thank you Ayşe Yılmaz, I am checking your order.');
+    await page.click('#emoji-button');
+    await page.click('#emoji-panel button[aria-label="thumbs up"]');
+    assert.equal(await page.inputValue('#composer-text'), 'Thank you Ayşe Yılmaz, I am checking your order.👍');
+    await page.keyboard.press('Enter');
+    const reply = message(page, 'I am checking your order.👍');
+    await reply.locator('.tick-sent').waitFor();
+    const replyId = await reply.getAttribute('data-id');
+    assert.equal(hook.received.at(-1).content.text, 'Thank you Ayşe Yılmaz, I am checking your order.👍');
+    await server.status(web, { message_id: `prov-${replyId}`, status: 'read' });
+    await reply.locator('.tick-read[aria-label="Read"]').waitFor();
+
+    await page.setInputFiles('#file-input', { name: 'receipt.png', mimeType: 'image/png', buffer: PNG });
+    const image = page.locator('#thread li.msg-outbound img.media-image');
+    await image.waitFor();
+    await page.waitForFunction(() => {
+      const img = document.querySelector('#thread li.msg-outbound img.media-image');
+      return img && img.complete && img.naturalWidth === 2;
+    });
+    const fileMessage = page.locator('#thread li.msg-outbound').filter({ has: page.locator('img.media-image') });
+    await fileMessage.locator('.tick-sent').waitFor();
+    const fileId = Number(await fileMessage.getAttribute('data-id'));
+    await server.status(web, { omnigate_message_id: fileId, status: 'failed', reason: 'media rejected by the provider' });
+    await fileMessage.locator('.failure').filter({ hasText: 'media rejected by the provider' }).waitFor();
+    await fileMessage.locator('.tick-failed').waitFor();
+    await shot(page, '03-conversation');
+  });
+
+  it('shows a message with markup as text, never as HTML', async () => {
+    const page = pages.ayla;
+    const hostile = '<img src=x onerror=alert(1)><script>alert("script")</script>';
+    await server.inbound(web, AYSE, { type: 'text', text: hostile }, 'm-xss');
+    const shown = message(page, 'onerror=alert(1)');
+    await shown.waitFor();
+    assert.equal(await shown.locator('p.text').textContent(), hostile);
+    assert.equal(await page.locator('#thread img[src="x"]').count(), 0);
+    assert.equal(await page.locator('#thread script').count(), 0);
+    await page.waitForTimeout(300);
+    assert.deepEqual(dialogs, []);
+  });
+
+  it('transfers with a note; the other agent accepts', async () => {
+    const [ayla, berk] = [pages.ayla, pages.berk];
+    await berk.click('#presence-online');
+    await berk.locator('#presence-online[aria-checked="true"]').waitFor();
+    await ayla.click('#action-transfer');
+    await ayla.locator('#transfer-agent option').filter({ hasText: BERK.name }).waitFor({ state: 'attached' });
+    await ayla.selectOption('#transfer-agent', String(agents.berk.id));
+    await ayla.fill('#transfer-note', 'VIP: wants express shipping');
+    await ayla.click('#transfer-dialog-submit');
+    await ayla.locator('#conv-status').filter({ hasText: 'Transfer pending' }).waitFor();
+    const offer = berk.locator(`.offer[data-id="${ids.ayse}"]`);
+    await offer.locator('.offer-note').filter({ hasText: 'VIP: wants express shipping' }).waitFor();
+    await offer.locator('.offer-from').filter({ hasText: AYLA.name }).waitFor();
+    await shot(berk, '04-transfer-offer');
+    await offer.getByRole('button', { name: `Accept: ${AYSE.name}` }).click();
+    await berk.waitForURL(`**/conversations/${ids.ayse}`);
+    await item(berk, ids.ayse).waitFor();
+    await message(berk, 'Merhaba, siparişim nerede?').waitFor();
+    await item(ayla, ids.ayse).waitFor({ state: 'detached' });
+  });
+
+  it('brings a declined transfer back to its source', async () => {
+    const [ayla, berk] = [pages.ayla, pages.berk];
+    const ack = await server.inbound(web, { id: 'cust-mehmet', name: 'Mehmet Öz' }, { type: 'text', text: 'İade nasıl yapılır?' }, 'm-2');
+    ids.mehmet = ack.conversation_id;
+    await item(ayla, ids.mehmet).locator('a').click();
+    await ayla.click('#action-transfer');
+    await ayla.selectOption('#transfer-agent', String(agents.berk.id));
+    await ayla.click('#transfer-dialog-submit');
+    const offer = berk.locator(`.offer[data-id="${ids.mehmet}"]`);
+    await offer.getByRole('button', { name: 'Decline: Mehmet Öz' }).click();
+    await offer.waitFor({ state: 'detached' });
+    await message(ayla, 'The transfer was declined.').waitFor();
+    await ayla.locator('#conv-status').filter({ hasText: 'Assigned' }).waitFor();
+    await item(ayla, ids.mehmet).waitFor();
+  });
+
+  it('ends with a reason (Alt+E), read-only afterwards', async () => {
+    const page = pages.berk;
+    await page.locator('#composer-text').waitFor();
+    await page.keyboard.press('Alt+E');
+    await page.locator('#end-dialog').waitFor();
+    await page.selectOption('#end-reason', 'Resolved');
+    await page.click('#end-dialog-submit');
+    await page.locator('#readonly-notice').filter({ hasText: 'Resolved' }).waitFor();
+    assert.equal(await page.locator('#composer-text').count(), 0);
+    await item(page, ids.ayse).waitFor({ state: 'detached' });
+  });
+
+  it('finds it in history by a filter and by text, and reopens it', async () => {
+    const page = pages.berk;
+    await page.click('#nav-history');
+    await page.selectOption('#history-reason', 'Resolved');
+    await page.click('#history-search');
+    await page.locator(`#history-results li[data-id="${ids.ayse}"]`).waitFor();
+    await page.selectOption('#history-reason', '');
+    await page.fill('#history-q', 'siparis');
+    // The search index catches up within about a second.
+    const found = page.locator(`#history-results li[data-id="${ids.ayse}"]`);
+    for (let i = 0; i < 20 && !(await found.count()); i += 1) {
+      await page.click('#history-search');
+      await page.waitForTimeout(250);
+    }
+    await found.waitFor();
+    await shot(page, '05-history');
+    await found.locator('a').click();
+    await page.locator('#readonly-notice').waitFor();
+    await page.click('#action-reopen');
+    await page.locator('#conv-status').filter({ hasText: 'Assigned' }).waitFor();
+    await page.locator('#composer-text').waitFor();
+    await item(page, ids.ayse).waitFor();
+  });
+
+  it('on break, no conversation arrives; pull takes one from the queue', async () => {
+    const [ayla, berk] = [pages.ayla, pages.berk];
+    await ayla.click('#presence-break');
+    await ayla.locator('#break-notice').filter({ hasText: 'no new conversations will arrive' }).waitFor();
+    await shot(ayla, '06-break');
+    await berk.click('#presence-break');
+    await berk.locator('#break-notice').waitFor();
+    const ack = await server.inbound(web, { id: 'cust-zeynep', name: 'Zeynep' }, { type: 'text', text: 'Kargo takip numarası?' }, 'm-3');
+    ids.zeynep = ack.conversation_id;
+    await ayla.locator('#queue-length').filter({ hasText: '1 waiting' }).waitFor();
+    assert.equal(await item(ayla, ids.zeynep).count(), 0);
+    // Pull only: online with capacity 0 gets nothing automatically.
+    await server.api('PUT', `/api/v1/agents/${agents.ayla.id}/capacity`, { capacity: 0 });
+    await ayla.click('#presence-online');
+    await ayla.locator('#break-notice').waitFor({ state: 'detached' });
+    await ayla.click('#pull');
+    await ayla.waitForURL(`**/conversations/${ids.zeynep}`);
+    await message(ayla, 'Kargo takip numarası?').waitFor();
+    await ayla.locator('#queue-length').filter({ hasText: '0 waiting' }).waitFor();
+  });
+
+  it('offers only templates when the service window is closed', async () => {
+    const page = pages.ayla;
+    await server.inbound(windowed, { id: '905550000000', name: 'Can' }, { type: 'text', text: 'Hello?' }, 'w-1');
+    await page.locator('#queue-length').filter({ hasText: '1 waiting' }).waitFor();
+    await page.waitForTimeout(1200);
+    await page.click('#pull');
+    await page.locator('#template-required').filter({ hasText: 'Only an approved template' }).waitFor();
+    assert.equal(await page.locator('#composer-text').count(), 0);
+    await page.fill('#template-name', 'order_update');
+    await page.fill('#template-language', 'tr');
+    await page.fill('#template-params', 'Can\n#1234');
+    await page.click('#template-form button[type=submit]');
+    await page.locator('#thread .template-name').filter({ hasText: 'order_update' }).waitFor();
+    await shot(page, '07-template');
+  });
+
+  it('lets a supervisor see the desk and set an agent presence; speaks Turkish', async () => {
+    const page = await newPage('admin');
+    await signIn(page, { ...ADMIN, name: 'First Admin' });
+    await page.click('#nav-supervisor');
+    const row = page.locator(`tr[data-agent="${agents.berk.id}"]`);
+    await row.waitFor();
+    await row.locator('select').selectOption('online');
+    await page.locator(`tr[data-agent="${agents.berk.id}"] select.presence-online`).waitFor();
+    await pages.berk.locator('#presence-online[aria-checked="true"]').waitFor();
+    await shot(page, '08-supervisor');
+    await page.selectOption('#pref-language', 'tr');
+    await page.locator('#nav-inbox').filter({ hasText: 'Gelen kutusu' }).waitFor();
+    await page.locator('h1').filter({ hasText: 'Süpervizör' }).waitFor();
+    await page.click('#logout');
+    await page.waitForURL('**/login');
+    await page.locator('.cookie-notice').filter({ hasText: 'yalnızca zorunlu çerezleri' }).waitFor();
+    assert.deepEqual(dialogs, []);
+  });
+});
