@@ -209,6 +209,18 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await item(ayla, ids.mehmet).waitFor();
   });
 
+  it('hands a conversation to a chatbot flow (the Flows button)', async () => {
+    const page = pages.ayla;
+    await page.click('#action-flow');
+    await page.fill('#flow-name', 'returns-bot');
+    await page.click('#flow-dialog-submit');
+    await page.waitForURL('**/inbox');
+    await item(page, ids.mehmet).waitFor({ state: 'detached' });
+    const { conversation } = await server.api('GET', `/api/v1/conversations/${ids.mehmet}`);
+    assert.equal(conversation.status, 'in_flow');
+    assert.equal(conversation.flow, 'returns-bot');
+  });
+
   it('ends with a reason (Alt+E), read-only afterwards', async () => {
     const page = pages.berk;
     await page.locator('#composer-text').waitFor();
@@ -299,5 +311,43 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.waitForURL('**/login');
     await page.locator('.cookie-notice').filter({ hasText: 'yalnızca zorunlu çerezleri' }).waitFor();
     assert.deepEqual(dialogs, []);
+  });
+
+  it('opens a 1,000-message thread quickly and scrolls it smoothly', async () => {
+    const page = pages.berk;
+    const contact = { id: 'cust-long', name: 'Uzun Konuşma' };
+    let id;
+    for (let i = 0; i < 1000; i += 25) {
+      const acks = await Promise.all(Array.from({ length: 25 }, (_, j) => server.inbound(web, contact,
+        { type: 'text', text: `Message ${i + j + 1}: kargom nerede? Sipariş numaram ${100000 + i + j}.` }, `long-${i + j}`)));
+      id = acks[0].conversation_id;
+    }
+    await item(page, id).waitFor();
+    const started = Date.now();
+    await item(page, id).locator('a').click();
+    await message(page, 'Message 1000:').waitFor();
+    const openMs = Date.now() - started;
+    // Every message in the DOM, the worst case for scrolling.
+    while (await page.locator('#thread li.earlier button').count()) await page.click('#thread li.earlier button');
+    assert.equal(await page.locator('#thread li.msg').count(), 1000);
+    const frames = await page.evaluate(() => new Promise((done) => {
+      const thread = document.getElementById('thread');
+      thread.scrollTop = thread.scrollHeight;
+      const step = thread.scrollHeight / 120;
+      const times = [];
+      let last = performance.now();
+      const tick = (now) => {
+        times.push(now - last);
+        last = now;
+        if (thread.scrollTop <= 0) { done(times); return; }
+        thread.scrollTop -= step;
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    }));
+    frames.sort((a, b) => a - b);
+    const p95 = frames[Math.floor(frames.length * 0.95)];
+    console.log(`1,000-message thread: opened in ${openMs} ms; scrolled through in ${frames.length} frames, p95 frame ${p95.toFixed(1)} ms, worst ${frames.at(-1).toFixed(1)} ms`);
+    assert.ok(openMs < 5000, `opening took ${openMs} ms`);
   });
 });

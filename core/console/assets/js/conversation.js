@@ -179,6 +179,7 @@ function actions() {
   if (c.status === 'assigned' && c.agent_id === state.me.id) {
     list.push(button('action-transfer', t('action.transfer'), openTransferDialog));
     list.push(button('action-queue', t('action.to_queue'), toQueue));
+    list.push(button('action-flow', t('action.flow'), openFlowDialog));
   }
   if (c.status !== 'ended' && (holder() || isSupervisor())) {
     list.push(button('action-end', t('action.end'), openEndDialog, 'danger'));
@@ -264,6 +265,8 @@ function messageItem(m) {
 async function send(content) {
   const { message } = await api('POST', `/api/v1/conversations/${view.conv.id}/messages`, { content, note: view.note || undefined });
   upsertMessage(message);
+  // The list's preview and waiting time change with a reply.
+  loadInbox().catch(() => {});
 }
 
 function onSendError(e) {
@@ -574,6 +577,18 @@ function openEndDialog() {
     updateConversation(conversation);
     await loadInbox();
   });
+}
+
+function openFlowDialog() {
+  const id = view.conv.id;
+  const name = h('input', { id: 'flow-name', required: true, maxLength: 100 });
+  dialog('flow-dialog', t('flow.title'), [h('label', { for: 'flow-name', text: t('flow.name') }), name], t('flow.submit'), async () => {
+    await api('POST', `/api/v1/conversations/${id}/transfer-to-flow`, { flow: name.value.trim() });
+    toast(t('done.flow'));
+    await loadInbox();
+    navigate('/inbox');
+  });
+  name.focus();
 }
 
 async function toQueue() {

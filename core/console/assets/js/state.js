@@ -34,6 +34,8 @@ export function toast(message, kind = 'info') {
   const box = $('toast');
   const item = h('div', { class: `toast ${kind}`, text: message });
   box.append(item);
+  // Never more than three at once: they must not cover the work.
+  while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => item.remove(), kind === 'error' ? 8000 : 4000);
 }
 
@@ -52,9 +54,12 @@ export const prefs = {
 };
 
 let audio = null;
-/** A short two-note chime through Web Audio (no file to load), if enabled. */
+let lastChime = 0;
+/** A short two-note chime through Web Audio (no file to load), if enabled;
+ * at most one every two seconds, however many events arrive. */
 export function chime() {
-  if (!prefs.get('sound', true)) return;
+  if (!prefs.get('sound', true) || Date.now() - lastChime < 2000) return;
+  lastChime = Date.now();
   try {
     audio = audio || new AudioContext();
     const now = audio.currentTime;
