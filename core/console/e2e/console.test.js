@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { Server, webhookReceiver, REPO, ADMIN } from './harness.js';
+import { Server, webhookReceiver, tcpRelay, REPO, ADMIN } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = join(REPO, 'target', 'console-e2e');
@@ -21,6 +21,7 @@ const AYSE = { id: 'cust-ayse', name: 'Ayşe Yılmaz', phone: '+905551112233' };
 
 let server;
 let hook;
+let relay;
 let browser;
 let web;
 let windowed;
@@ -38,8 +39,11 @@ async function newPage(who) {
   return page;
 }
 
+/** Ayla's browser reaches the server through a relay the tests can cut. */
+const baseOf = (page) => (page === pages.ayla ? relay.base : server.base);
+
 async function signIn(page, user) {
-  await page.goto(`${server.base}/`);
+  await page.goto(`${baseOf(page)}/`);
   await page.waitForURL('**/login');
   await page.fill('#login-email', user.email);
   await page.fill('#login-password', user.password);
@@ -60,6 +64,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     mkdirSync(SHOTS, { recursive: true });
     server = await Server.start();
     hook = await webhookReceiver();
+    relay = await tcpRelay(server.port);
     agents.ayla = await server.createAgent(AYLA.email, AYLA.name, AYLA.password);
     agents.berk = await server.createAgent(BERK.email, BERK.name, BERK.password);
     web = await server.createChannel({ name: 'Web shop', webhook_url: hook.url });
@@ -80,12 +85,13 @@ describe('Omni-Chat console', { concurrency: false }, () => {
   after(async () => {
     if (browser) await browser.close();
     if (hook) await hook.close();
+    if (relay) await relay.close();
     if (server) await server.stop();
   });
 
   it('signs in with clear errors and the cookie notice, and paints fast', async () => {
     const page = pages.ayla;
-    await page.goto(`${server.base}/`);
+    await page.goto(`${relay.base}/`);
     await page.waitForURL('**/login');
     const paint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime);
     console.log(`first contentful paint of the login page: ${Math.round(paint)} ms`);
@@ -170,6 +176,18 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     assert.equal(await page.locator('#thread script').count(), 0);
     await page.waitForTimeout(300);
     assert.deepEqual(dialogs, []);
+  });
+
+  it('reconnects after a network drop and gets what it missed', async () => {
+    const page = pages.ayla;
+    await page.evaluate(() => { window.stayedLoaded = true; });
+    relay.down();
+    await page.locator('#live-notice').waitFor();
+    await server.inbound(web, AYSE, { type: 'text', text: 'Are you still there?' }, 'm-offline');
+    relay.up();
+    await page.locator('#live-notice').waitFor({ state: 'detached', timeout: 20000 });
+    await message(page, 'Are you still there?').waitFor();
+    assert.equal(await page.evaluate(() => window.stayedLoaded), true, 'the page reloaded');
   });
 
   it('transfers with a note; the other agent accepts', async () => {

@@ -176,3 +176,28 @@ export async function webhookReceiver() {
   await once(server, 'listening');
   return { url: `http://127.0.0.1:${server.address().port}/hook`, received, close: () => new Promise((r) => server.close(r)) };
 }
+
+/** A TCP relay to the server, so a test can cut the network under a
+ * browser: `down()` drops every connection and refuses new ones until `up()`. */
+export async function tcpRelay(targetPort) {
+  const { createServer, connect } = await import('node:net');
+  const clients = new Set();
+  let refusing = false;
+  const relay = createServer((client) => {
+    if (refusing) { client.destroy(); return; }
+    const upstream = connect(targetPort, '127.0.0.1');
+    const close = () => { client.destroy(); upstream.destroy(); clients.delete(client); };
+    for (const socket of [client, upstream]) { socket.on('error', close); socket.on('close', close); }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    clients.add(client);
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  return {
+    base: `https://127.0.0.1:${relay.address().port}`,
+    down() { refusing = true; for (const client of clients) client.destroy(); },
+    up() { refusing = false; },
+    close() { for (const client of clients) client.destroy(); return new Promise((r) => relay.close(r)); },
+  };
+}
