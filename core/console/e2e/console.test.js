@@ -312,6 +312,24 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await shot(page, '07-template');
   });
 
+  it('shows the contact panel with their past conversations', async () => {
+    const page = pages.ayla;
+    const first = Number(page.url().split('/').pop());
+    await page.click('#action-end');
+    await page.selectOption('#end-reason', 'Duplicate');
+    await page.click('#end-dialog-submit');
+    await page.locator('#readonly-notice').filter({ hasText: 'Duplicate' }).waitFor();
+    await server.inbound(windowed, { id: '905550000000', name: 'Can' }, { type: 'text', text: 'One more question' }, 'w-2');
+    await page.locator('#queue-length').filter({ hasText: '1 waiting' }).waitFor();
+    await page.click('#pull');
+    await message(page, 'One more question').waitFor();
+    const past = page.locator(`#contact-past li[data-id="${first}"]`);
+    await past.filter({ hasText: 'Duplicate' }).waitFor();
+    await shot(page, '08-contact-panel');
+    await past.locator('a').click();
+    await page.locator('#readonly-notice').waitFor();
+  });
+
   it('lets a supervisor see the desk and set an agent presence; speaks Turkish', async () => {
     const page = await newPage('admin');
     await signIn(page, { ...ADMIN, name: 'First Admin' });
@@ -321,7 +339,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await row.locator('select').selectOption('online');
     await page.locator(`tr[data-agent="${agents.berk.id}"] select.presence-online`).waitFor();
     await pages.berk.locator('#presence-online[aria-checked="true"]').waitFor();
-    await shot(page, '08-supervisor');
+    await shot(page, '09-supervisor');
     await page.selectOption('#pref-language', 'tr');
     await page.locator('#nav-inbox').filter({ hasText: 'Gelen kutusu' }).waitFor();
     await page.locator('h1').filter({ hasText: 'Süpervizör' }).waitFor();

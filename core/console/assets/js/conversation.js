@@ -115,14 +115,49 @@ export function endCurrent() {
 function draw() {
   const { root } = view;
   const thread = h('ol', { id: 'thread', class: 'thread', 'aria-label': view.conv.contact.name || view.conv.contact.external_id, tabIndex: 0 });
+  const panel = h('aside', { id: 'contact-panel', class: 'contact-panel', 'aria-labelledby': 'contact-title' });
   replace(root,
     h('div', { id: 'conv-header', class: 'conv-header' }),
     h('div', { id: 'conv-banner' }),
-    thread,
-    h('div', { id: 'composer-slot' }));
+    h('div', { class: 'conv-body' },
+      h('div', { class: 'thread-column' }, thread, h('div', { id: 'composer-slot' })),
+      panel));
   fillThread(thread);
+  drawContactPanel(panel, view.conv);
   redrawChrome();
   thread.scrollTop = thread.scrollHeight;
+}
+
+/** The contact's details and their other conversations on this channel. */
+async function drawContactPanel(panel, conv) {
+  const { contact } = conv;
+  const past = h('ul', { class: 'past-list', id: 'contact-past' });
+  replace(panel,
+    h('h2', { id: 'contact-title', text: t('contact.title') }),
+    h('dl', {},
+      h('dt', { text: t('history.contact') }), h('dd', { text: contact.name || '—' }),
+      contact.phone ? [h('dt', { text: t('conv.phone') }), h('dd', { text: contact.phone })] : null,
+      h('dt', { text: t('conv.contact_id') }), h('dd', { text: contact.external_id }),
+      h('dt', { text: t('contact.channel') }), h('dd', { text: t('channel', { id: conv.channel_id }) })),
+    h('h3', { text: t('contact.past') }),
+    past);
+  let page;
+  try {
+    page = await api('GET', `/api/v1/conversations${query({ contact: contact.external_id, channel: conv.channel_id, limit: 20 })}`);
+  } catch {
+    return;
+  }
+  const others = page.conversations.filter((c) => c.contact.id === contact.id && c.id !== conv.id);
+  replace(past, others.length
+    ? others.map((c) => h('li', { dataset: { id: c.id } },
+      h('a', {
+        href: `/conversations/${c.id}`,
+        on: { click: (event) => { event.preventDefault(); navigate(`/conversations/${c.id}`); } },
+      },
+      h('span', { class: `status status-${c.status}`, text: t(`conv.status.${c.status}`) }), ' ',
+      h('time', { datetime: c.last_message_at, text: formatDateTime(c.last_message_at) })),
+      h('p', { class: 'preview', text: c.end ? `${c.end.reason} · ${c.preview}` : c.preview })))
+    : h('li', { class: 'empty', text: t('contact.none') }));
 }
 
 function fillThread(thread) {
