@@ -96,6 +96,7 @@ mod tests {
             "/conversations/12",
             "/history",
             "/supervisor",
+            "/admin",
         ] {
             let response = get(path, None).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -55,6 +55,15 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
 
+/** Polls `check` until it holds (for state the console changes in the background). */
+async function expectEventually(check, timeoutMs = TIMEOUT) {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    assert.ok(Date.now() < until, 'the condition never held');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const item = (page, id) => page.locator(`#conv-list li[data-id="${id}"]`);
 const message = (page, text) => page.locator('#thread li.msg').filter({ hasText: text });
 
@@ -83,6 +92,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
   });
 
   after(async () => {
+    if (process.env.E2E_SERVER_LOG) console.log(server.log.filter((l) => /deliver|webhook|warn|error/i.test(l)).join('\n'));
     if (browser) await browser.close();
     if (hook) await hook.close();
     if (relay) await relay.close();
@@ -143,7 +153,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     assert.equal(await page.inputValue('#composer-text'), 'Thank you Ayşe Yılmaz, I am checking your order.👍');
     await page.keyboard.press('Enter');
     const reply = message(page, 'I am checking your order.👍');
-    await reply.locator('.tick-sent').waitFor();
+    await reply.locator('.tick-sent').waitFor({ timeout: 20000 });
     const replyId = await reply.getAttribute('data-id');
     assert.equal(hook.received.at(-1).content.text, 'Thank you Ayşe Yılmaz, I am checking your order.👍');
     await server.status(web, { message_id: `prov-${replyId}`, status: 'read' });
@@ -157,7 +167,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
       return img && img.complete && img.naturalWidth === 2;
     });
     const fileMessage = page.locator('#thread li.msg-outbound').filter({ has: page.locator('img.media-image') });
-    await fileMessage.locator('.tick-sent').waitFor();
+    await fileMessage.locator('.tick-sent').waitFor({ timeout: 20000 });
     const fileId = Number(await fileMessage.getAttribute('data-id'));
     await server.status(web, { omnigate_message_id: fileId, status: 'failed', reason: 'media rejected by the provider' });
     await fileMessage.locator('.failure').filter({ hasText: 'media rejected by the provider' }).waitFor();
@@ -187,6 +197,19 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     relay.up();
     await page.locator('#live-notice').waitFor({ state: 'detached', timeout: 20000 });
     await message(page, 'Are you still there?').waitFor();
+    assert.equal(await page.evaluate(() => window.stayedLoaded), true, 'the page reloaded');
+  });
+
+  it('reloads after a server restart (resync) without losing the message', async () => {
+    const page = pages.ayla;
+    await page.evaluate(() => { window.stayedLoaded = true; });
+    relay.down();
+    await page.locator('#live-notice').waitFor();
+    await server.restart();
+    await server.inbound(web, AYSE, { type: 'text', text: 'Hello after the restart' }, 'm-restart');
+    relay.up();
+    await page.locator('#live-notice').waitFor({ state: 'detached', timeout: 20000 });
+    await message(page, 'Hello after the restart').waitFor();
     assert.equal(await page.evaluate(() => window.stayedLoaded), true, 'the page reloaded');
   });
 
@@ -330,7 +353,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.locator('#readonly-notice').waitFor();
   });
 
-  it('lets a supervisor see the desk and set an agent presence; speaks Turkish', async () => {
+  it('lets a supervisor see the desk and set presence; admin screens; speaks Turkish', async () => {
     const page = await newPage('admin');
     await signIn(page, { ...ADMIN, name: 'First Admin' });
     await page.click('#nav-supervisor');
@@ -340,9 +363,39 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.locator(`tr[data-agent="${agents.berk.id}"] select.presence-online`).waitFor();
     await pages.berk.locator('#presence-online[aria-checked="true"]').waitFor();
     await shot(page, '09-supervisor');
+    // Admin: a user, the desk's end reasons, a shared canned response, the audit log.
+    await page.click('#nav-admin');
+    await page.fill('#new-user-email', 'cem@example.com');
+    await page.fill('#new-user-name', 'Cem Arslan');
+    await page.selectOption('#new-user-role', 'supervisor');
+    await page.click('#new-user-submit');
+    await page.locator('#new-user-result').filter({ hasText: 'cem@example.com created. Their password, shown only now:' }).waitFor();
+    const cem = page.locator('#admin-users tr').filter({ hasText: 'cem@example.com' });
+    await cem.locator('select').selectOption('agent');
+    await page.fill('#desk-reasons', 'Resolved\nNo answer from the customer\nSpam\nDuplicate\nWrong number');
+    await page.click('#desk-save');
+    await page.getByRole('spinbutton', { name: `Capacity: ${BERK.email}`, exact: true }).fill('5');
+    await page.getByRole('button', { name: `Set Capacity: ${BERK.email}` }).click();
+    await page.fill('#canned-shortcut', 'hours');
+    await page.fill('#canned-text', 'We answer from 9 to 18, {{contact.name}}.');
+    await page.click('#canned-add');
+    await page.locator('#admin-canned tr').filter({ hasText: '/hours' }).waitFor();
+    await page.fill('#audit-action', 'user.');
+    await page.click('#audit-search');
+    await page.locator('#audit-rows tr').filter({ hasText: 'user.role_changed' }).waitFor();
+    await shot(page, '10-admin');
+    await expectEventually(async () => {
+      const settings = await server.api('GET', '/api/v1/desk/settings');
+      const { agents: list } = await server.api('GET', '/api/v1/agents');
+      const { users } = await server.api('GET', '/api/v1/users');
+      return settings.end_reasons.includes('Wrong number')
+        && list.find((a) => a.user_id === agents.berk.id).capacity === 5
+        && users.find((u) => u.email === 'cem@example.com').role === 'agent';
+    });
     await page.selectOption('#pref-language', 'tr');
     await page.locator('#nav-inbox').filter({ hasText: 'Gelen kutusu' }).waitFor();
-    await page.locator('h1').filter({ hasText: 'Süpervizör' }).waitFor();
+    await page.locator('h1').filter({ hasText: 'Yönetim' }).waitFor();
+    await page.locator('#nav-supervisor').filter({ hasText: 'Süpervizör' }).waitFor();
     await page.click('#logout');
     await page.waitForURL('**/login');
     await page.locator('.cookie-notice').filter({ hasText: 'yalnızca zorunlu çerezleri' }).waitFor();

@@ -47,28 +47,44 @@ async function createAdmin(dataDir) {
   if (code !== 0) throw new Error(`create-user failed: ${stderr}`);
 }
 
+/** Starts `omnigate serve` and waits for its "listening" log line. */
+async function launch(dataDir, listen) {
+  const child = spawn(binary(), ['serve'], { env: { ...cleanEnv(dataDir), OMNIGATE_SERVER__LISTEN: listen }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const log = [];
+  const lines = createInterface({ input: child.stderr });
+  const addr = await new Promise((resolveAddr, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log.join('\n')}`)), 30000);
+    lines.on('line', (line) => {
+      log.push(line);
+      try {
+        const event = JSON.parse(line);
+        if (event.message === 'listening') { clearTimeout(timer); resolveAddr(event.addr); }
+      } catch { /* not JSON */ }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${log.join('\n')}`)); });
+  });
+  return { child, addr, log };
+}
+
 /** A running server on a fresh data dir with a first admin. */
 export class Server {
   static async start() {
     const dataDir = mkdtempSync(join(tmpdir(), 'omnigate-e2e-'));
     await createAdmin(dataDir);
-    const child = spawn(binary(), ['serve'], { env: cleanEnv(dataDir), stdio: ['ignore', 'ignore', 'pipe'] });
-    const log = [];
-    const lines = createInterface({ input: child.stderr });
-    const addr = await new Promise((resolveAddr, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${log.join('\n')}`)), 30000);
-      lines.on('line', (line) => {
-        log.push(line);
-        try {
-          const event = JSON.parse(line);
-          if (event.message === 'listening') { clearTimeout(timer); resolveAddr(event.addr); }
-        } catch { /* not JSON */ }
-      });
-      child.on('exit', (code) => reject(new Error(`server exited (${code}):\n${log.join('\n')}`)));
-    });
+    const { child, addr, log } = await launch(dataDir, '127.0.0.1:0');
     const server = new Server(child, dataDir, addr, log);
     server.token = await server.adminToken();
     return server;
+  }
+
+  /** Stops the server (SIGTERM) and starts a new one on the same data dir
+   * and port: a new live event stream, sessions and data kept. */
+  async restart() {
+    this.child.kill('SIGTERM');
+    await once(this.child, 'exit');
+    const { child, log } = await launch(this.dataDir, `127.0.0.1:${this.port}`);
+    this.child = child;
+    this.log.push(...log);
   }
 
   constructor(child, dataDir, addr, log) {

@@ -34,13 +34,14 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// The paths the console's client-side router handles; each is answered
 /// with [`index`] so a reload or a bookmark lands on the right screen.
 /// A `{id}` segment stands for a conversation id.
-pub const PAGES: [&str; 6] = [
+pub const PAGES: [&str; 7] = [
     "/",
     "/login",
     "/inbox",
     "/conversations/{id}",
     "/history",
     "/supervisor",
+    "/admin",
 ];
 
 /// The asset at `path` (relative to `assets/`, without a leading slash).

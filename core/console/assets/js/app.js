@@ -9,9 +9,10 @@ import { state, changes, changed, isSupervisor, prefs, chime, setNavigator, navi
 import { Live } from './live.js';
 import { renderLogin } from './login.js';
 import { renderInbox, loadInbox, heldConversations, offeredConversations } from './inbox.js';
-import { openConversation, closeConversation, currentConversationId, updateConversation, upsertMessage, focusReply, endCurrent } from './conversation.js';
+import { openConversation, closeConversation, currentConversationId, updateConversation, upsertMessage, focusReply, endCurrent, reloadConversation } from './conversation.js';
 import { renderHistory } from './history.js';
 import { renderSupervisor } from './supervisor.js';
+import { renderAdmin } from './admin.js';
 
 const root = $('app');
 let live = null;
@@ -22,6 +23,7 @@ function parseRoute(path) {
   if (conv) return { name: 'conversation', id: Number(conv[1]) };
   if (path === '/history') return { name: 'history', id: null };
   if (path === '/supervisor') return { name: 'supervisor', id: null };
+  if (path === '/admin') return { name: 'admin', id: null };
   return { name: 'inbox', id: null };
 }
 
@@ -70,7 +72,10 @@ async function signedIn(user) {
   show(parseRoute(path));
   live = new Live({
     onEvent,
-    onResync: scheduleRefresh,
+    onResync: () => {
+      scheduleRefresh();
+      reloadConversation();
+    },
     onState: (up) => { state.liveUp = up; drawNotices(); },
     onRefused: async () => {
       try { await api('GET', '/api/v1/me'); } catch { /* a 401 signs out via onSessionLost */ }
@@ -133,7 +138,8 @@ function drawShell() {
   const nav = h('nav', { 'aria-label': t('nav.main'), class: 'main-nav' },
     link('/inbox', { id: 'nav-inbox', text: t('nav.inbox') }),
     link('/history', { id: 'nav-history', text: t('nav.history') }),
-    isSupervisor() ? link('/supervisor', { id: 'nav-supervisor', text: t('nav.supervisor') }) : null);
+    isSupervisor() ? link('/supervisor', { id: 'nav-supervisor', text: t('nav.supervisor') }) : null,
+    state.me.role === 'admin' ? link('/admin', { id: 'nav-admin', text: t('nav.admin') }) : null);
   const lang = h('select', {
     id: 'pref-language',
     'aria-label': t('settings.language'),
@@ -185,15 +191,16 @@ function show(next) {
   if (!main) return;
   const sameConversation = next.name === 'conversation' && route.name === 'conversation' && route.id === next.id && currentConversationId() === next.id;
   route = next;
-  for (const [name, el] of [['inbox', $('nav-inbox')], ['history', $('nav-history')], ['supervisor', $('nav-supervisor')]]) {
+  for (const [name, el] of [['inbox', $('nav-inbox')], ['history', $('nav-history')], ['supervisor', $('nav-supervisor')], ['admin', $('nav-admin')]]) {
     if (el) el.setAttribute('aria-current', String(name === next.name || (name === 'inbox' && next.name === 'conversation')));
   }
-  if (next.name === 'history' || next.name === 'supervisor') {
+  if (next.name === 'history' || next.name === 'supervisor' || next.name === 'admin') {
     closeConversation();
     const section = h('div', { class: 'wide', id: `${next.name}-screen` });
     replace(main, section);
     if (next.name === 'history') renderHistory(section);
-    else renderSupervisor(section);
+    else if (next.name === 'supervisor') renderSupervisor(section);
+    else renderAdmin(section);
     return;
   }
   let sidebar = $('sidebar');

@@ -24,12 +24,7 @@ export async function openConversation(root, id) {
   const messages = [];
   try {
     ({ conversation: conv } = await api('GET', `/api/v1/conversations/${id}`));
-    let after = null;
-    do {
-      const page = await api('GET', `/api/v1/conversations/${id}/messages${query({ after, limit: 500 })}`);
-      messages.push(...page.messages);
-      after = page.next_after;
-    } while (after !== null && after !== undefined);
+    messages.push(...await fetchThread(id));
   } catch (e) {
     fail(e);
     replace(root, h('p', { class: 'empty', text: e.message }));
@@ -42,6 +37,40 @@ export async function openConversation(root, id) {
 }
 
 export function closeConversation() { view = null; }
+
+/** Every message of a conversation, oldest first (pages of 500). */
+async function fetchThread(id) {
+  const messages = [];
+  let after = null;
+  do {
+    const page = await api('GET', `/api/v1/conversations/${id}/messages${query({ after, limit: 500 })}`);
+    messages.push(...page.messages);
+    after = page.next_after;
+  } while (after !== null && after !== undefined);
+  return messages;
+}
+
+/** After missed events (`resync`): reload the open thread from the API,
+ * keeping the composer (and its draft) as it is. */
+export async function reloadConversation() {
+  if (!view) return;
+  const { id } = view.conv;
+  let conv;
+  let messages;
+  try {
+    [{ conversation: conv }, messages] = await Promise.all([api('GET', `/api/v1/conversations/${id}`), fetchThread(id)]);
+  } catch {
+    return;
+  }
+  if (!view || view.conv.id !== id) return;
+  const thread = view.root.querySelector('#thread');
+  const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 120;
+  view.shown = Math.min(messages.length, view.shown + Math.max(0, messages.length - view.messages.length));
+  view.messages = messages;
+  fillThread(thread);
+  if (atBottom) thread.scrollTop = thread.scrollHeight;
+  updateConversation(conv);
+}
 
 function holder() {
   const c = view.conv;
