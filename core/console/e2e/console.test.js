@@ -277,6 +277,9 @@ describe('Omni-Chat console', { concurrency: false }, () => {
   it('finds it in history by a filter and by text, and reopens it', async () => {
     const page = pages.berk;
     await page.click('#nav-history');
+    await page.click('#tab-terminated');
+    await page.locator(`#history-results li[data-id="${ids.ayse}"]`).filter({ hasText: 'Ended' }).waitFor();
+    await page.click('#tab-history');
     await page.selectOption('#history-reason', 'Resolved');
     await page.click('#history-search');
     await page.locator(`#history-results li[data-id="${ids.ayse}"]`).waitFor();

@@ -96,9 +96,27 @@ export function renderHistory(root) {
   field('history-to', t('history.to'), inputs.to),
   h('button', { type: 'submit', class: 'primary', id: 'history-search', text: t('history.search') }));
 
+  // Two tabs over one list: all past conversations, or only the ended ones.
+  const tab = (id, label, status) => h('button', {
+    type: 'button',
+    role: 'tab',
+    id,
+    'aria-selected': String(filters.status === status || (status === '' && filters.status !== 'ended')),
+    on: {
+      click: () => {
+        filters.status = status;
+        inputs.status.value = status;
+        for (const other of tabs.children) other.setAttribute('aria-selected', String(other.id === id));
+        load(false);
+      },
+    },
+  }, label);
+  const tabs = h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('history.title') },
+    tab('tab-history', t('history.all'), ''),
+    tab('tab-terminated', t('history.terminated'), 'ended'));
   replace(root, h('section', { class: 'history', 'aria-labelledby': 'history-title' },
     h('h1', { id: 'history-title', text: t('history.title') }),
-    form, results, more));
+    tabs, form, results, more));
   load(false);
 }
 
