@@ -356,6 +356,17 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.locator('#readonly-notice').waitFor();
   });
 
+  it('moves to the next conversation with Alt+N, the cursor in the reply', async () => {
+    const page = pages.ayla;
+    const before = page.url();
+    await page.keyboard.press('Alt+N');
+    await page.waitForURL((url) => url.href !== before && /\/conversations\/\d+$/.test(url.pathname));
+    await page.waitForFunction(() => ['composer-text', 'template-name'].includes(document.activeElement.id));
+    // Tab order from the reply box reaches the composer's tools.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'emoji-button');
+  });
+
   it('lets a supervisor see the desk and set presence; admin screens; speaks Turkish', async () => {
     const page = await newPage('admin');
     await signIn(page, { ...ADMIN, name: 'First Admin' });

@@ -2,7 +2,7 @@
 // preferences), client-side routes, the live event stream and keyboard
 // shortcuts.
 
-import { h, replace, $ } from './dom.js';
+import { h, replace, keepFocus, $ } from './dom.js';
 import { t, LANGUAGES, language, setLanguage } from './i18n.js';
 import { api, setCsrf, onSessionLost } from './api.js';
 import { state, changes, changed, isSupervisor, prefs, chime, setNavigator, navigate, link, fail, toast, secondsSince } from './state.js';
@@ -46,7 +46,11 @@ async function start() {
   }
 }
 
+/** Where to go after signing in (a deep link opened while signed out). */
+let wanted = null;
+
 function showLogin(notice) {
+  if (location.pathname !== '/login' && location.pathname !== '/') wanted = location.pathname;
   if (live) live.stop();
   live = null;
   state.me = null;
@@ -67,7 +71,9 @@ async function signedIn(user) {
   state.settings = settings;
   state.agents = agents.agents;
   drawShell();
-  const path = location.pathname === '/login' || location.pathname === '/' ? '/inbox' : location.pathname;
+  const here = location.pathname === '/login' || location.pathname === '/' ? '/inbox' : location.pathname;
+  const path = wanted || here;
+  wanted = null;
   history.replaceState(null, '', path);
   show(parseRoute(path));
   live = new Live({
@@ -166,7 +172,7 @@ function drawShell() {
 
 function drawPresence() {
   const slot = $('presence-slot');
-  if (slot) replace(slot, presenceSwitch());
+  if (slot) keepFocus(slot, () => replace(slot, presenceSwitch()));
 }
 
 function drawNotices() {

@@ -39,3 +39,18 @@ export function replace(el, ...children) {
 
 /** The element with this id. */
 export const $ = (id) => document.getElementById(id);
+
+/**
+ * Runs `redraw`, which replaces what is inside `root`, and gives the focus
+ * back to the element with the same id if it had it: live updates must not
+ * throw a keyboard user out of the list they are in.
+ */
+export function keepFocus(root, redraw) {
+  const active = document.activeElement;
+  const id = active && root.contains(active) ? active.id : '';
+  redraw();
+  if (id) {
+    const again = document.getElementById(id);
+    if (again && again !== document.activeElement) again.focus({ preventScroll: true });
+  }
+}

@@ -2,7 +2,7 @@
 // and my conversations with unread counts, preview, waiting time, channel
 // and the service-window countdown.
 
-import { h, replace } from './dom.js';
+import { h, replace, keepFocus } from './dom.js';
 import { t, formatDuration, formatTime } from './i18n.js';
 import { api } from './api.js';
 import { state, changed, agentName, fail, toast, link, navigate, secondsSince } from './state.js';
@@ -46,7 +46,7 @@ function conversationItem(c, currentId) {
   const win = windowText(c);
   const current = c.id === currentId;
   return h('li', { class: `conv-item${current ? ' current' : ''}${c.unread ? ' has-unread' : ''}`, dataset: { id: c.id } },
-    link(`/conversations/${c.id}`, { class: 'conv-link', 'aria-current': current ? 'page' : undefined, dataset: { conversation: c.id } },
+    link(`/conversations/${c.id}`, { id: `conv-link-${c.id}`, class: 'conv-link', 'aria-current': current ? 'page' : undefined, dataset: { conversation: c.id } },
       h('span', { class: 'conv-top' },
         h('span', { class: 'contact-name', text: c.contact.name || c.contact.external_id }),
         c.unread ? h('span', { class: 'unread', 'aria-label': t('inbox.unread', { count: c.unread }), text: String(c.unread) }) : null,
@@ -76,8 +76,8 @@ function offerItem(c) {
     c.transfer.note ? h('blockquote', { class: 'offer-note', text: c.transfer.note }) : null,
     h('div', { class: 'preview', text: c.preview }),
     h('div', { class: 'buttons' },
-      h('button', { type: 'button', class: 'primary', text: t('transfers.accept'), 'aria-label': `${t('transfers.accept')}: ${name}`, on: { click: answer('accept') } }),
-      h('button', { type: 'button', text: t('transfers.decline'), 'aria-label': `${t('transfers.decline')}: ${name}`, on: { click: answer('decline') } })));
+      h('button', { type: 'button', id: `accept-${c.id}`, class: 'primary', text: t('transfers.accept'), 'aria-label': `${t('transfers.accept')}: ${name}`, on: { click: answer('accept') } }),
+      h('button', { type: 'button', id: `decline-${c.id}`, text: t('transfers.decline'), 'aria-label': `${t('transfers.decline')}: ${name}`, on: { click: answer('decline') } })));
 }
 
 async function pull() {
@@ -98,7 +98,7 @@ export function renderInbox(root, currentId) {
   const { queue } = state.inbox;
   const offers = offeredConversations();
   const held = heldConversations();
-  replace(root,
+  keepFocus(root, () => replace(root,
     h('section', { class: 'queue-box', 'aria-labelledby': 'queue-title' },
       h('h2', { id: 'queue-title', text: t('queue.title') }),
       h('p', { class: 'queue-length', id: 'queue-length', text: t('queue.length', { count: queue.length }) }),
@@ -112,5 +112,5 @@ export function renderInbox(root, currentId) {
       h('h2', { id: 'inbox-title', text: t('inbox.title') }),
       held.length
         ? h('ul', { class: 'conv-list', id: 'conv-list' }, held.map((c) => conversationItem(c, currentId)))
-        : h('p', { class: 'empty', text: t('inbox.empty') })));
+        : h('p', { class: 'empty', text: t('inbox.empty') }))));
 }
