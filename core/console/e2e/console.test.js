@@ -153,7 +153,11 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     assert.equal(await page.inputValue('#composer-text'), 'Thank you Ayşe Yılmaz, I am checking your order.👍');
     await page.keyboard.press('Enter');
     const reply = message(page, 'I am checking your order.👍');
-    await reply.locator('.tick-sent').waitFor({ timeout: 20000 });
+    try { await reply.locator('.tick-sent').waitFor({ timeout: 8000 }); } catch (e) {
+      console.log('diagnostics: tick, webhook calls, messages:', await reply.locator('.tick').getAttribute('data-delivery'), hook.received.length, JSON.stringify((await server.api('GET', `/api/v1/conversations/${ids.ayse}/messages`)).messages.map((m) => [m.id, m.direction, m.delivery])));
+      console.log('diagnostics: server log:', server.log.filter((l) => /WARN|ERROR|deliver|webhook/i.test(l)).join('\n').slice(0, 3000));
+      throw e;
+    }
     const replyId = await reply.getAttribute('data-id');
     assert.equal(hook.received.at(-1).content.text, 'Thank you Ayşe Yılmaz, I am checking your order.👍');
     await server.status(web, { message_id: `prov-${replyId}`, status: 'read' });
@@ -226,6 +230,8 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     const offer = berk.locator(`.offer[data-id="${ids.ayse}"]`);
     await offer.locator('.offer-note').filter({ hasText: 'VIP: wants express shipping' }).waitFor();
     await offer.locator('.offer-from').filter({ hasText: AYLA.name }).waitFor();
+    await berk.locator('.toast').filter({ hasText: 'Transfer offered' }).waitFor();
+    await berk.waitForFunction(() => document.title === '(1) Omni-Chat');
     await shot(berk, '04-transfer-offer');
     await offer.getByRole('button', { name: `Accept: ${AYSE.name}` }).click();
     await berk.waitForURL(`**/conversations/${ids.ayse}`);
@@ -283,13 +289,15 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.selectOption('#history-reason', 'Resolved');
     await page.click('#history-search');
     await page.locator(`#history-results li[data-id="${ids.ayse}"]`).waitFor();
-    await page.selectOption('#history-reason', '');
-    await page.fill('#history-q', 'siparis');
+    await page.selectOption('#history-reason', { index: 0 });
+    // Accents and case are ignored: SIPARISIM finds siparişim.
+    await page.fill('#history-q', 'SIPARISIM');
     // The search index catches up within about a second.
     const found = page.locator(`#history-results li[data-id="${ids.ayse}"]`);
-    for (let i = 0; i < 20 && !(await found.count()); i += 1) {
+    for (let i = 0; i < 20; i += 1) {
       await page.click('#history-search');
       await page.waitForTimeout(250);
+      if (await found.count()) break;
     }
     await found.waitFor();
     await shot(page, '05-history');
@@ -299,6 +307,18 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.locator('#conv-status').filter({ hasText: 'Assigned' }).waitFor();
     await page.locator('#composer-text').waitFor();
     await item(page, ids.ayse).waitFor();
+    // Tag it, and find it by the tag.
+    await page.fill('#tag-input', 'VIP');
+    await page.press('#tag-input', 'Enter');
+    await page.locator('.tag[data-tag="vip"]').waitFor();
+    await page.click('#nav-history');
+    await page.fill('#history-q', '');
+    await page.fill('#history-tag', 'vip');
+    await page.click('#history-search');
+    await page.locator(`#history-results li[data-id="${ids.ayse}"]`).waitFor();
+    await page.fill('#history-tag', '');
+    await page.goBack();
+    await page.waitForURL(`**/conversations/${ids.ayse}`);
   });
 
   it('on break, no conversation arrives; pull takes one from the queue', async () => {
@@ -354,6 +374,21 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await shot(page, '08-contact-panel');
     await past.locator('a').click();
     await page.locator('#readonly-notice').waitFor();
+  });
+
+  it('keeps the sound and title-badge switches across reloads', async () => {
+    const page = pages.ayla;
+    await page.uncheck('#pref-badge');
+    await page.uncheck('#pref-sound');
+    await page.reload();
+    await page.locator('#user-name').waitFor();
+    assert.equal(await page.isChecked('#pref-badge'), false);
+    assert.equal(await page.isChecked('#pref-sound'), false);
+    await server.inbound(web, { id: 'cust-zeynep', name: 'Zeynep' }, { type: 'text', text: 'Hello again' }, 'm-badge');
+    await item(page, ids.zeynep).locator('.unread').waitFor();
+    assert.equal(await page.title(), 'Omni-Chat');
+    await page.check('#pref-badge');
+    await page.waitForFunction(() => /^\(\d+\) Omni-Chat$/.test(document.title));
   });
 
   it('moves to the next conversation with Alt+N, the cursor in the reply', async () => {

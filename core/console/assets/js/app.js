@@ -280,7 +280,17 @@ function onEvent(event) {
       if (conv.agent_id === me && data.how !== 'pulled' && data.how !== 'reopened') { chime(); toast(t('notify.assigned')); }
       break;
     case 'transfer.requested':
-      if (conv.transfer && conv.transfer.to === me) { chime(); toast(t('notify.transfer')); }
+      // Events carry a summary of the conversation (no transfer details):
+      // the inbox says whether the offer is to me.
+      loadInbox().then(() => {
+        if (offeredConversations().some((c) => c.id === conv.id)) { chime(); toast(t('notify.transfer')); }
+      }).catch(() => {});
+      break;
+    case 'window.closing':
+      if (conv.agent_id === me) {
+        const known = state.inbox && state.inbox.conversations.find((c) => c.id === conv.id);
+        toast(t('notify.window_closing', { name: known ? known.contact.name || known.contact.external_id : `#${conv.id}` }));
+      }
       break;
     case 'transfer.returned':
       if (conv.agent_id === me) toast(t('notify.returned'));

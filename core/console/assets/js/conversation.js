@@ -222,7 +222,7 @@ function redrawChrome() {
         h('span', { class: `status status-${conv.status}`, id: 'conv-status', text: t(`conv.status.${conv.status}`) }),
         conv.agent_id ? ` · ${agentName(conv.agent_id)}` : '',
         win ? h('span', { class: `window${conv.window_open ? '' : ' closed'}`, id: 'conv-window', text: ` · ${win}` }) : null),
-      conv.tags.length ? h('p', { class: 'tags', text: `${t('conv.tags')}: ${conv.tags.join(', ')}` }) : null),
+      tagEditor(conv)),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': conv.contact.name || '' }, actions()));
   const banner = root.querySelector('#conv-banner');
   if (conv.status === 'ended') {
@@ -234,6 +234,44 @@ function redrawChrome() {
   }
   const slot = root.querySelector('#composer-slot');
   replace(slot, writable() ? composer() : null);
+}
+
+/** The conversation's tags as removable chips and a box to add one. */
+function tagEditor(conv) {
+  const save = async (tags) => {
+    try {
+      const { conversation } = await api('PUT', `/api/v1/conversations/${conv.id}/tags`, { tags });
+      view.conv.tags = conversation.tags;
+      redrawChrome();
+      const box = view.root.querySelector('#tag-input');
+      if (box) box.focus();
+    } catch (e) { fail(e); }
+  };
+  const input = h('input', {
+    id: 'tag-input',
+    class: 'tag-input',
+    placeholder: t('tags.add'),
+    'aria-label': t('tags.add'),
+    maxLength: 50,
+    on: {
+      keydown: (event) => {
+        if (event.key !== 'Enter') return;
+        event.preventDefault();
+        const tag = input.value.trim().toLowerCase();
+        if (tag && !conv.tags.includes(tag)) save([...conv.tags, tag]);
+      },
+    },
+  });
+  return h('div', { class: 'tags', role: 'group', 'aria-label': t('conv.tags') },
+    conv.tags.map((tag) => h('span', { class: 'tag', dataset: { tag } }, tag,
+      h('button', {
+        type: 'button',
+        class: 'tag-remove',
+        text: '×',
+        'aria-label': t('tags.remove', { tag }),
+        on: { click: () => save(conv.tags.filter((x) => x !== tag)) },
+      }))),
+    input);
 }
 
 function actions() {
