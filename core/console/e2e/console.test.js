@@ -153,7 +153,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     assert.equal(await page.inputValue('#composer-text'), 'Thank you Ayşe Yılmaz, I am checking your order.👍');
     await page.keyboard.press('Enter');
     const reply = message(page, 'I am checking your order.👍');
-    try { await reply.locator('.tick-sent').waitFor({ timeout: 8000 }); } catch (e) {
+    try { await reply.locator('.tick-sent').waitFor({ timeout: 20000 }); } catch (e) {
       console.log('diagnostics: tick, webhook calls, messages:', await reply.locator('.tick').getAttribute('data-delivery'), hook.received.length, JSON.stringify((await server.api('GET', `/api/v1/conversations/${ids.ayse}/messages`)).messages.map((m) => [m.id, m.direction, m.delivery])));
       console.log('diagnostics: server log:', server.log.filter((l) => /WARN|ERROR|deliver|webhook/i.test(l)).join('\n').slice(0, 3000));
       throw e;
