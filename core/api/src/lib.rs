@@ -10,8 +10,11 @@
 //! the handler run. Errors anywhere, including from
 //! axum's own extractors and tower layers, leave as
 //! `{"error":{"code","message"}}`.
+//! The embedded web console is served at `/` and `/assets/` (module
+//! `console`), with its own Content-Security-Policy.
 
 pub mod auth;
+mod console;
 pub mod error;
 mod extract;
 mod layers;
@@ -264,6 +267,10 @@ fn routes(state: &AppState) -> Router {
             "/metrics",
             get(routes::health::metrics.layer(permit(MetricsRead))),
         )
+        // The web console's pages and assets: not API operations, so they
+        // are merged as one block, out of the OpenAPI consistency test's
+        // reading of this function's routes.
+        .merge(console::router())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(metrics::RouteTagLayer)
