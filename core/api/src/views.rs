@@ -108,6 +108,12 @@ impl From<&AuditEntry> for AuditView {
 pub(crate) struct ConversationView {
     pub id: u64,
     pub channel_id: u64,
+    /// The channel's name, so agents (who may not list channels) see where
+    /// the contact writes from.
+    pub channel_name: String,
+    /// The channel's kind (`api`, and the plugin channels' kinds), for its
+    /// icon.
+    pub channel_kind: String,
     pub contact: ContactView,
     /// `in_flow`, `queued`, `assigned`, `transfer_pending` or `ended`.
     #[schema(schema_with = schemas::conversation_status)]

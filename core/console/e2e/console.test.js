@@ -133,6 +133,8 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     ids.ayse = ack.conversation_id;
     await item(page, ids.ayse).locator('.unread').filter({ hasText: '1' }).waitFor();
     await item(page, ids.ayse).locator('.preview').filter({ hasText: 'siparişim nerede' }).waitFor();
+    // Agents see the channel by its name, though they may not list channels.
+    await item(page, ids.ayse).locator('.channel').filter({ hasText: 'Web shop' }).waitFor();
     await page.waitForFunction(() => document.title === '(1) Omni-Chat');
     assert.equal(await page.evaluate(() => window.stayedLoaded), true, 'the page reloaded');
     await shot(page, '02-inbox-live');

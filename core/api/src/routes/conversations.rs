@@ -45,9 +45,16 @@ pub(crate) fn view(
     let closes_at = engine.window_closes_at(conversation)?;
     let now = state.now();
     let timeout = engine.desk_settings().transfer_timeout;
+    // Cached in the store: every conversation of a page reads its channel.
+    let channel = engine.store().channel(conversation.channel_id)?;
     let mut view = ConversationView {
         id: conversation.id,
         channel_id: conversation.channel_id,
+        channel_name: channel.as_ref().map_or_else(
+            || format!("channel {}", conversation.channel_id),
+            |c| c.name.clone(),
+        ),
+        channel_kind: channel.map_or_else(String::new, |c| c.kind),
         contact: ContactView::from(&contact),
         status: status_name(&conversation.status),
         agent_id: conversation.agent_id,

@@ -4,7 +4,7 @@
 // template form when the service window is closed.
 
 import { h, replace } from './dom.js';
-import { t, formatTime, formatDateTime, formatBytes } from './i18n.js';
+import { t, formatTime, formatDateTime, formatBytes, channelName } from './i18n.js';
 import { api, query, attachmentUrl } from './api.js';
 import { state, agentName, fail, toast, navigate, isSupervisor } from './state.js';
 import { loadInbox, windowText } from './inbox.js';
@@ -167,7 +167,7 @@ async function drawContactPanel(panel, conv) {
       h('dt', { text: t('history.contact') }), h('dd', { text: contact.name || '—' }),
       contact.phone ? [h('dt', { text: t('conv.phone') }), h('dd', { text: contact.phone })] : null,
       h('dt', { text: t('conv.contact_id') }), h('dd', { text: contact.external_id }),
-      h('dt', { text: t('contact.channel') }), h('dd', { text: t('channel', { id: conv.channel_id }) })),
+      h('dt', { text: t('contact.channel') }), h('dd', { text: channelName(conv) })),
     h('h3', { text: t('contact.past') }),
     past);
   let page;
@@ -218,7 +218,7 @@ function redrawChrome() {
       h('p', { class: 'contact-ids' },
         conv.contact.phone ? `${t('conv.phone')}: ${conv.contact.phone} · ` : '',
         `${t('conv.contact_id')}: ${conv.contact.external_id} · `,
-        t('channel', { id: conv.channel_id }), ' · ',
+        channelName(conv), ' · ',
         h('span', { class: `status status-${conv.status}`, id: 'conv-status', text: t(`conv.status.${conv.status}`) }),
         conv.agent_id ? ` · ${agentName(conv.agent_id)}` : '',
         win ? h('span', { class: `window${conv.window_open ? '' : ' closed'}`, id: 'conv-window', text: ` · ${win}` }) : null),

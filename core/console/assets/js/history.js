@@ -4,7 +4,7 @@
 // the caller holds it.
 
 import { h, replace } from './dom.js';
-import { t, formatDateTime } from './i18n.js';
+import { t, formatDateTime, channelName } from './i18n.js';
 import { api, query } from './api.js';
 import { state, agentName, fail, link } from './state.js';
 
@@ -129,7 +129,7 @@ function resultItem(c) {
         h('time', { datetime: c.last_message_at, text: formatDateTime(c.last_message_at) })),
       h('span', { class: 'preview', text: c.preview }),
       h('span', { class: 'conv-meta' },
-        h('span', { text: t('channel', { id: c.channel_id }) }),
+        h('span', { text: channelName(c) }),
         c.agent_id ? h('span', { text: agentName(c.agent_id) }) : null,
         c.end ? h('span', { class: 'end-reason', text: c.end.reason }) : null,
         c.tags.length ? h('span', { text: c.tags.join(', ') }) : null)));

@@ -429,6 +429,12 @@ function locale() {
   return preferred.find((l) => l.toLowerCase().startsWith(lang)) || lang;
 }
 
+/** A conversation's channel as agents read it: its name, or its number
+ *  for a conversation view from before channel names were sent. */
+export function channelName(c) {
+  return c.channel_name || t('channel', { id: c.channel_id });
+}
+
 export function formatTime(iso) {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();

@@ -3,7 +3,7 @@
 // and the service-window countdown.
 
 import { h, replace, keepFocus } from './dom.js';
-import { t, formatDuration, formatTime } from './i18n.js';
+import { t, formatDuration, formatTime, channelName } from './i18n.js';
 import { api } from './api.js';
 import { state, changed, agentName, fail, toast, link, navigate, secondsSince } from './state.js';
 
@@ -37,8 +37,8 @@ function waitingSecs(c) {
 }
 
 function channelBadge(c) {
-  return h('span', { class: 'channel', title: t('channel', { id: c.channel_id }) },
-    h('span', { class: 'channel-icon', 'aria-hidden': 'true', text: '◎' }), t('channel', { id: c.channel_id }));
+  return h('span', { class: 'channel', title: channelName(c) },
+    h('span', { class: 'channel-icon', 'aria-hidden': 'true', text: '◎' }), channelName(c));
 }
 
 function conversationItem(c, currentId) {

@@ -3,7 +3,7 @@
 // conversation (reassign is in the conversation view).
 
 import { h, replace } from './dom.js';
-import { t, formatDuration } from './i18n.js';
+import { t, formatDuration, channelName } from './i18n.js';
 import { api } from './api.js';
 import { fail, link, toast } from './state.js';
 
@@ -16,7 +16,7 @@ export async function renderSupervisor(root) {
   } catch (e) { fail(e); return; }
   const queueRows = desk.queue.map((c) => h('tr', {},
     h('td', {}, link(`/conversations/${c.id}`, { text: c.contact.name || c.contact.external_id })),
-    h('td', { text: t('channel', { id: c.channel_id }) }),
+    h('td', { text: channelName(c) }),
     h('td', { class: 'num', text: formatDuration(c.waiting_secs) }),
     h('td', { class: 'preview', text: c.preview })));
   const agentRows = desk.agents.map((a) => {

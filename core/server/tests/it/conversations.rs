@@ -942,6 +942,11 @@ async fn a_conversation_exports_as_json_or_a_transcript_and_every_export_is_audi
         .await;
     assert_eq!(json_export.status, StatusCode::OK, "{}", json_export.text);
     assert_eq!(json_export.body["conversation"]["id"], id);
+    assert_eq!(json_export.body["channel"]["name"], "Website API");
+    // An agent, who may not list channels, sees the channel's name and kind.
+    let seen = conversation(server, &agent, id).await;
+    assert_eq!(seen["channel_name"], "Website API");
+    assert_eq!(seen["channel_kind"], "api");
     assert_eq!(json_export.body["contact"]["external_id"], "c1");
     assert_eq!(json_export.body["exported_by"], "agent@example.com");
     assert_eq!(json_export.body["messages"].as_array().unwrap().len(), 3);
