@@ -9,7 +9,7 @@ fn version_and_help_list_the_commands() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("omnigate "));
     let out = omnigate(dir.path()).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for command in ["serve", "admin", "config", "audit"] {
+    for command in ["serve", "admin", "config", "audit", "plugin"] {
         assert!(help.contains(command), "{help}");
     }
 }
