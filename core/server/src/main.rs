@@ -5,8 +5,10 @@
 mod clock;
 mod commands;
 mod logging;
+mod plugin_cli;
 mod serve;
 mod settings;
+mod signing;
 mod systemd;
 mod tls;
 
@@ -49,6 +51,42 @@ enum Command {
     /// Work with the message search index (server stopped).
     #[command(subcommand)]
     Search(SearchCommand),
+    /// Check, sign and make keys for plugins (no data directory needed).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Validate a plugin component (interface version, exports, manifest)
+    /// and print its manifest; exits 4 if it would be refused. With
+    /// `--signature`, also checks it against `plugins.trusted_keys`.
+    Check {
+        /// A detached signature file (`omnigate plugin sign`); required when
+        /// `plugins.require_signed` is on.
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+        /// The `.wasm` component.
+        file: PathBuf,
+    },
+    /// Make an ed25519 signing key: writes the private key (owner-only) and
+    /// prints the public key to list in `plugins.trusted_keys`.
+    Keygen {
+        /// Where to write the private key; an existing file is never replaced.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Sign a plugin: writes the base64 detached signature to `WASM.sig`.
+    Sign {
+        /// The private key file made by `plugin keygen`.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where to write the signature (default: the component's path + `.sig`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The `.wasm` component.
+        wasm: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +145,8 @@ mod exit {
     pub const FAILURE: u8 = 1;
     /// The audit chain is broken.
     pub const AUDIT_BROKEN: u8 = 3;
+    /// A plugin component was refused (`plugin check`).
+    pub const PLUGIN_REFUSED: u8 = 4;
 }
 
 fn main() -> ExitCode {
@@ -151,5 +191,12 @@ fn main() -> ExitCode {
         Command::Admin(AdminCommand::ListUsers) => commands::list_users(&settings),
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(&settings),
         Command::Search(SearchCommand::Rebuild) => commands::search_rebuild(&settings),
+        Command::Plugin(PluginCommand::Check { signature, file }) => {
+            plugin_cli::check(&settings, &file, signature.as_deref())
+        }
+        Command::Plugin(PluginCommand::Keygen { out }) => plugin_cli::keygen(&out),
+        Command::Plugin(PluginCommand::Sign { key, out, wasm }) => {
+            plugin_cli::sign(&key, &wasm, out.as_deref())
+        }
     }
 }

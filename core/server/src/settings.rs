@@ -141,6 +141,25 @@ pub struct StorageSettings {
 pub struct PluginSettings {
     /// Directory the plugin host loads `.wasm` components from.
     pub dir: PathBuf,
+    /// Base64 ed25519 public keys whose signatures are accepted
+    /// (`omnigate plugin keygen` prints one).
+    pub trusted_keys: Vec<String>,
+    /// Refuse plugins without a valid signature by a trusted key.
+    pub require_signed: bool,
+}
+
+impl PluginSettings {
+    /// The trusted keys, parsed (validation already refused bad ones).
+    pub fn trusted(&self) -> Result<Vec<crate::signing::TrustedKey>, SettingsError> {
+        self.trusted_keys
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                crate::signing::TrustedKey::parse(text)
+                    .map_err(|e| SettingsError(format!("plugins.trusted_keys[{i}]: {e}")))
+            })
+            .collect()
+    }
 }
 
 /// `[auth]`
@@ -200,6 +219,8 @@ impl Default for Settings {
             },
             plugins: PluginSettings {
                 dir: PathBuf::from("./data/plugins"),
+                trusted_keys: Vec::new(),
+                require_signed: false,
             },
             auth: AuthSettings::default(),
             logging: LoggingSettings {
@@ -353,6 +374,9 @@ impl Settings {
                 .prefix_separator("_")
                 .separator("__")
                 .try_parsing(true)
+                // `OMNIGATE_PLUGINS__TRUSTED_KEYS=key1,key2` (base64 has no commas).
+                .list_separator(",")
+                .with_list_parse_key("plugins.trusted_keys")
                 .source(env.clone()),
         );
         let env_keys: Vec<String> = match &env {
@@ -490,6 +514,12 @@ impl Settings {
         }
         tracing_subscriber::EnvFilter::try_new(&self.logging.level)
             .map_err(|e| SettingsError(format!("logging.level: {e}")))?;
+        self.plugins.trusted()?;
+        if self.plugins.require_signed && self.plugins.trusted_keys.is_empty() {
+            return Err(SettingsError(
+                "plugins.require_signed: needs at least one key in plugins.trusted_keys".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -684,6 +714,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.server.tls.cert, Some(PathBuf::from("/c.pem")));
+    }
+
+    #[test]
+    fn plugin_signing_keys_are_checked_and_come_from_a_list_or_the_environment() {
+        let key = crate::signing::PrivateKey::generate().public_base64();
+        let other = crate::signing::PrivateKey::generate().public_base64();
+        let f = file(&format!(
+            "[plugins]\ntrusted_keys = [\"{key}\"]\nrequire_signed = true\n"
+        ));
+        let settings = Settings::load_with_env(Some(f.path()), env(&[])).unwrap();
+        assert!(settings.plugins.require_signed);
+        assert_eq!(settings.plugins.trusted().unwrap().len(), 1);
+        let settings = Settings::load_with_env(
+            None,
+            env(&[
+                ("OMNIGATE_PLUGINS__TRUSTED_KEYS", &format!("{key},{other}")),
+                ("OMNIGATE_PLUGINS__REQUIRE_SIGNED", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.plugins.trusted_keys, vec![key, other]);
+        let e = load_err("[plugins]\ntrusted_keys = [\"abc\"]\n", &[]);
+        assert!(e.contains("plugins.trusted_keys[0]"), "{e}");
+        let e = load_err("[plugins]\nrequire_signed = true\n", &[]);
+        assert!(e.contains("plugins.require_signed"), "{e}");
     }
 
     fn load_err(toml: &str, vars: &[(&str, &str)]) -> String {

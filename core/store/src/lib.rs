@@ -24,6 +24,7 @@ mod inbound;
 mod journal;
 mod lock;
 pub mod outbox;
+pub mod plugins;
 pub mod record;
 mod schema;
 pub mod sessions;
@@ -39,6 +40,7 @@ pub use conversations::{
     ContactRecord, ContentRecord, ConversationRecord, Inbound, Ingested, MessageRecord, Outgoing,
     StatusRecord,
 };
+pub use plugins::{KvWrite, PluginRecord};
 pub use sessions::SessionRecord;
 pub use tokens::TokenRecord;
 pub use users::{NewUser, UserUpdate};
@@ -177,6 +179,9 @@ struct Trees {
     attachments: sled::Tree,
     attachment_refs: sled::Tree,
     outbound_by_provider: sled::Tree,
+    plugins: sled::Tree,
+    plugin_kv: sled::Tree,
+    plugin_kv_usage: sled::Tree,
 }
 
 impl Store {
@@ -225,6 +230,9 @@ impl Store {
             attachments: db.open_tree("attachments")?,
             attachment_refs: db.open_tree("attachment_refs")?,
             outbound_by_provider: db.open_tree("outbound_by_provider")?,
+            plugins: db.open_tree("plugins")?,
+            plugin_kv: db.open_tree("plugin_kv")?,
+            plugin_kv_usage: db.open_tree("plugin_kv_usage")?,
         };
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());

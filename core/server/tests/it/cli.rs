@@ -9,7 +9,7 @@ fn version_and_help_list_the_commands() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("omnigate "));
     let out = omnigate(dir.path()).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for command in ["serve", "admin", "config", "audit"] {
+    for command in ["serve", "admin", "config", "audit", "plugin"] {
         assert!(help.contains(command), "{help}");
     }
 }
@@ -152,4 +152,152 @@ fn on_a_terminal_create_user_generates_a_password_and_prints_it_once() {
         .unwrap_or_else(|| panic!("no password printed: {text}"));
     assert_eq!(password.len(), 20, "{text}");
     assert!(text.contains("shown only this once"), "{text}");
+}
+
+/// A test plugin built by `cargo xtask plugins`.
+fn test_plugin(name: &str) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "test plugin {} missing: run `cargo xtask plugins` first",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn plugin_check_accepts_a_good_component_and_explains_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = test_plugin("well_behaved");
+    let out = run_cli(dir.path(), &["plugin", "check", good.to_str().unwrap()], "");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(": ok") && text.contains("kind: channel"),
+        "{text}"
+    );
+    assert!(text.contains("interface: omnigate:plugin@0.1.0"), "{text}");
+    assert!(text.contains("signed by: (not signed)"), "{text}");
+    // `check` never touches the data directory.
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+
+    let future = test_plugin("future_interface");
+    let out = run_cli(
+        dir.path(),
+        &["plugin", "check", future.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused") && stderr.contains("does not support"),
+        "{stderr}"
+    );
+
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not a component").unwrap();
+    let out = run_cli(dir.path(), &["plugin", "check", junk.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loadable WASM component"));
+}
+
+#[test]
+fn plugin_keygen_sign_and_check_in_signed_only_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("author.key");
+    let out = run_cli(
+        dir.path(),
+        &["plugin", "keygen", "--out", key.to_str().unwrap()],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let public = text
+        .lines()
+        .find_map(|l| l.strip_prefix("public key (add to plugins.trusted_keys): "))
+        .unwrap()
+        .to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // An existing key is never overwritten.
+    let again = run_cli(
+        dir.path(),
+        &["plugin", "keygen", "--out", key.to_str().unwrap()],
+        "",
+    );
+    assert!(!again.status.success());
+
+    let wasm = dir.path().join("plugin.wasm");
+    std::fs::copy(test_plugin("well_behaved"), &wasm).unwrap();
+    let out = run_cli(
+        dir.path(),
+        &[
+            "plugin",
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            wasm.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sig = dir.path().join("plugin.wasm.sig");
+    assert!(sig.is_file());
+
+    let signed_only = |args: &[&str]| {
+        crate::harness::omnigate(dir.path())
+            .env("OMNIGATE_PLUGINS__TRUSTED_KEYS", &public)
+            .env("OMNIGATE_PLUGINS__REQUIRE_SIGNED", "true")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = signed_only(&["plugin", "check", wasm.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plugins.require_signed"));
+
+    let out = signed_only(&[
+        "plugin",
+        "check",
+        "--signature",
+        sig.to_str().unwrap(),
+        wasm.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("signed by: key "), "{text}");
+
+    // The signature covers the bytes: another component under it is refused.
+    let other = test_plugin("echo_flow");
+    let out = signed_only(&[
+        "plugin",
+        "check",
+        "--signature",
+        sig.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
 }
