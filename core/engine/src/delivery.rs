@@ -110,17 +110,7 @@ pub async fn deliver_due(engine: &Engine, client: &reqwest::Client) -> Result<us
     // hold up the others; a channel's own messages go one after another.
     let mut by_channel: std::collections::BTreeMap<u64, Vec<OutboxRecord>> = Default::default();
     for job in jobs {
-        let channel = engine
-            .store()
-            .message(job.message_id)?
-            .and_then(|m| {
-                engine
-                    .store()
-                    .conversation(m.conversation_id)
-                    .ok()
-                    .flatten()
-            })
-            .map_or(0, |c| c.channel_id);
+        let channel = engine.channel_of_message(job.message_id)?;
         by_channel.entry(channel).or_default().push(job);
     }
     let outcomes =
@@ -250,6 +240,17 @@ async fn attempt(
 }
 
 impl Engine {
+    /// The channel a message belongs to (0 once its conversation is gone),
+    /// which the outbox does not store.
+    pub fn channel_of_message(&self, message_id: u64) -> Result<u64, EngineError> {
+        let store = self.store();
+        let conversation = match store.message(message_id)? {
+            Some(message) => store.conversation(message.conversation_id)?,
+            None => None,
+        };
+        Ok(conversation.map_or(0, |c| c.channel_id))
+    }
+
     /// Sends a dead-lettered message again (an admin fixed the webhook, or
     /// the integrator is back): its delivery goes back to `queued` (the one
     /// backward move of a delivery status, made by a person on purpose) and

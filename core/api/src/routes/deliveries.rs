@@ -101,17 +101,6 @@ pub(crate) struct RetriedDelivery {
     message: MessageView,
 }
 
-/// The channel a message belongs to (0 when its conversation is gone).
-fn channel_of(state: &AppState, message_id: u64) -> u64 {
-    let store = state.engine().store();
-    store
-        .message(message_id)
-        .ok()
-        .flatten()
-        .and_then(|m| store.conversation(m.conversation_id).ok().flatten())
-        .map_or(0, |c| c.channel_id)
-}
-
 /// List dead letters.
 ///
 /// Outbound messages given up on after the last attempt, newest first, with
@@ -164,19 +153,30 @@ pub(crate) async fn pending(
     State(state): State<AppState>,
     Query(query): Query<DeliveryQuery>,
 ) -> Result<ResponseJson<PendingDeliveries>, ApiError> {
+    let engine = state.engine();
+    // The outbox does not store the channel: each job's is looked up once,
+    // by the filter, and kept for the view.
     let mut channels = Vec::new();
-    let jobs: Vec<OutboxRecord> =
-        state
-            .engine()
+    let mut failure = None;
+    let jobs =
+        engine
             .store()
             .pending_deliveries(query.limit(), |job: &OutboxRecord| {
-                let channel = channel_of(&state, job.message_id);
-                let keep = query.channel.is_none_or(|c| c == channel);
-                if keep {
-                    channels.push(channel);
+                match engine.channel_of_message(job.message_id) {
+                    Ok(channel) if query.channel.is_none_or(|c| c == channel) => {
+                        channels.push(channel);
+                        true
+                    }
+                    Ok(_) => false,
+                    Err(error) => {
+                        failure.get_or_insert(error);
+                        false
+                    }
                 }
-                keep
             })?;
+    if let Some(error) = failure {
+        return Err(error.into());
+    }
     let deliveries = jobs
         .iter()
         .zip(channels)

@@ -51,6 +51,25 @@ async fn fake_integrator(failures: usize) -> (String, Received) {
     (url, received)
 }
 
+/// Message `id` as the thread of `conversation` shows it (`null` if absent).
+async fn thread_message(server: &Server, auth: &Auth, conversation: u64, id: u64) -> Value {
+    let thread = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            auth,
+            None,
+        )
+        .await;
+    thread.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// Polls the thread until message `id` has delivery `want` (the worker runs
 /// on its own; the rule's timing is the test clock's).
 async fn wait_for_delivery(
@@ -62,25 +81,11 @@ async fn wait_for_delivery(
 ) -> Value {
     let mut last = Value::Null;
     for _ in 0..200 {
-        let thread = server
-            .call(
-                Method::GET,
-                &format!("/api/v1/conversations/{conversation}/messages"),
-                auth,
-                None,
-            )
-            .await;
-        if let Some(message) = thread.body["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["id"] == id)
-        {
-            if message["delivery"] == want {
-                return message.clone();
-            }
-            last = message.clone();
+        let message = thread_message(server, auth, conversation, id).await;
+        if message["delivery"] == want {
+            return message;
         }
+        last = message;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("message {id} never reached {want}; last seen {last}");
@@ -189,21 +194,7 @@ async fn an_unreachable_webhook_fails_the_message_with_the_reason_after_the_last
     let mut failed = Value::Null;
     for _ in 0..200 {
         desk.clock.advance_secs(3600);
-        let thread = server
-            .call(
-                Method::GET,
-                &format!("/api/v1/conversations/{id}/messages"),
-                &agent,
-                None,
-            )
-            .await;
-        let message = thread.body["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["id"] == message_id)
-            .cloned()
-            .unwrap();
+        let message = thread_message(server, &agent, id, message_id).await;
         if message["delivery"] == "failed" {
             failed = message;
             break;
@@ -357,20 +348,6 @@ async fn a_busy_integrators_retry_after_is_honoured_and_a_dead_letter_can_be_dro
         .call(Method::GET, "/api/v1/deliveries/dead", &desk.admin, None)
         .await;
     assert_eq!(dead.body["dead_letters"], json!([]));
-    let thread = server
-        .call(
-            Method::GET,
-            &format!("/api/v1/conversations/{id}/messages"),
-            &agent,
-            None,
-        )
-        .await;
-    let message = thread.body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == message_id)
-        .cloned()
-        .unwrap();
+    let message = thread_message(server, &agent, id, message_id).await;
     assert_eq!(message["delivery"], "failed");
 }
