@@ -666,3 +666,70 @@ async fn signed_only_mode_refuses_an_unsigned_plugin_and_takes_a_signed_one() {
     assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.text);
     assert!(taken.body["signed_by"].is_string(), "{}", taken.text);
 }
+
+#[tokio::test]
+async fn the_plugin_commands_manage_the_running_server() {
+    let desk = Desk::start().await;
+    let server = &desk.server;
+    let token = server
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &desk.admin,
+            Some(json!({ "name": "ops" })),
+        )
+        .await;
+    let token = token.body["secret"].as_str().unwrap().to_owned();
+    let files = tempfile::tempdir().unwrap();
+    let trap = files.path().join("trap.wasm");
+    std::fs::write(&trap, wasm("trap")).unwrap();
+    let url = format!("https://127.0.0.1:{}", server.addr.port());
+    let dir = desk.dir.path().to_owned();
+    let cli = move |args: Vec<String>| {
+        let (dir, url, token) = (dir.clone(), url.clone(), token.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                crate::harness::omnigate(&dir)
+                    .args(["plugin"])
+                    .args(&args)
+                    .args(["--server", &url])
+                    .env("OMNIGATE_API_TOKEN", &token)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let text = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+
+    let out = cli(vec!["install".into(), trap.display().to_string()]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).starts_with("trap 0.1.0 (channel) loaded"),
+        "{}",
+        text(&out)
+    );
+    let out = cli(vec!["disable".into(), "trap".into()]).await;
+    assert!(
+        text(&out).contains("trap 0.1.0 (channel) disabled"),
+        "{}",
+        text(&out)
+    );
+    let out = cli(vec!["list".into()]).await;
+    assert_eq!(text(&out), "trap 0.1.0 (channel) disabled\n");
+    let out = cli(vec!["enable".into(), "trap".into()]).await;
+    assert!(text(&out).contains("loaded"), "{}", text(&out));
+    let out = cli(vec!["remove".into(), "trap".into()]).await;
+    assert_eq!(text(&out), "removed trap\n");
+    // A refusal exits 4 with the server's reason.
+    let out = cli(vec!["remove".into(), "trap".into()]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("not_found"), "{}", text(&out));
+}
