@@ -1,0 +1,6 @@
+//! The first-party plugins, built from source, against the local fake
+//! providers, through the production HTTP client: what a plugin sends is
+//! checked where it arrives, on the wire.
+
+mod plugin_http;
+mod support;
