@@ -234,6 +234,7 @@ fn backoff_ms(extensions: &Extensions) -> Option<u64> {
     if !(rate.is_finite() && rate > 0.0 && requested.is_finite() && available.is_finite()) {
         return None;
     }
-    let seconds = ((requested - available) / rate).max(0.0);
-    Some((seconds * 1000.0).ceil() as u64)
+    // Milliseconds first, so whole points divide exactly.
+    let ms = ((requested - available) * 1000.0 / rate).max(0.0);
+    Some(ms.ceil() as u64)
 }
