@@ -196,6 +196,9 @@ pub struct ShopState {
     pub orders: Vec<Order>,
     /// Query cost accounting.
     pub bucket: Bucket,
+    /// Whether the app is approved for protected customer data; without
+    /// it customers' e-mail and phone read `null` with `ACCESS_DENIED`.
+    pub protected_customer_data: bool,
     /// Answers served before any real one, first first.
     pub failures: VecDeque<Failure>,
 }
@@ -344,6 +347,7 @@ impl Shop {
                 },
             ],
             bucket: Bucket::full(2000.0, 100.0),
+            protected_customer_data: true,
             failures: VecDeque::new(),
         };
         Shop {
@@ -443,8 +447,17 @@ async fn graphql(
         Err(message) => return graphql_error(&message, "BAD_REQUEST"),
     };
     state.bucket.available -= requested;
-    Json(json!({ "data": data, "extensions": cost(&state, Some(requested), requested) }))
-        .into_response()
+    let mut answer =
+        json!({ "data": data, "extensions": cost(&state, Some(requested), requested) });
+    let touches_customers = matches!(operation.field.as_str(), "orders" | "order" | "customers");
+    if touches_customers && !state.protected_customer_data {
+        answer["errors"] = json!([{
+            "message": "This app is not approved to access the Customer object. See https://shopify.dev/docs/apps/launch/protected-customer-data for more details.",
+            "extensions": { "code": "ACCESS_DENIED" },
+            "path": [operation.field],
+        }]);
+    }
+    Json(answer).into_response()
 }
 
 fn failure_answer(state: &ShopState, failure: Failure) -> Response {
@@ -654,6 +667,7 @@ fn execute(state: &ShopState, op: &Operation) -> Result<Value, String> {
                 .collect();
             Ok(json!({ "orders": connection(found) }))
         }
+        "customers" if !state.protected_customer_data => Ok(json!({ "customers": null })),
         "customers" => {
             let first = op.first()?;
             let query = op.args.get("query").and_then(Value::as_str).unwrap_or("");
@@ -861,7 +875,11 @@ fn customer_json(c: &Customer) -> Value {
 }
 
 fn order_json(state: &ShopState, o: &Order) -> Value {
-    let customer = state.customers.iter().find(|c| c.id == o.customer_id);
+    let customer = state
+        .customers
+        .iter()
+        .find(|c| c.id == o.customer_id)
+        .filter(|_| state.protected_customer_data);
     let lines: Vec<Value> = o
         .lines
         .iter()

@@ -79,10 +79,12 @@ impl Shop {
             .send()
             .map_err(transport_error)?;
         check_status(&response)?;
-        let answer: Answer<T> = response
+        let answer: Answer = response
             .json()
             .map_err(|e| ShopError::TransientUpstream(format!("Shopify answered {e}")))?;
-        answer.into_data()
+        serde_json::from_value(answer.into_data()?).map_err(|e| {
+            ShopError::TransientUpstream(format!("Shopify answered an unexpected shape: {e}"))
+        })
     }
 }
 
@@ -138,8 +140,8 @@ fn check_status(response: &http::Response) -> Result<(), ShopError> {
 
 /// A GraphQL answer: `data`, `errors`, and the cost report.
 #[derive(Deserialize)]
-struct Answer<T> {
-    data: Option<T>,
+struct Answer {
+    data: Option<Value>,
     #[serde(default)]
     errors: Vec<GraphqlError>,
     extensions: Option<Extensions>,
@@ -185,15 +187,25 @@ impl GraphqlError {
     }
 }
 
-impl<T> Answer<T> {
-    fn into_data(self) -> Result<T, ShopError> {
+impl Answer {
+    /// `data` when there is some to show. Errors beside data are partial
+    /// failures; errors where every root field is null (or no `data`) are
+    /// the answer.
+    fn into_data(self) -> Result<Value, ShopError> {
         if let Some(throttled) = self.errors.iter().find(|e| e.code() == "THROTTLED") {
             return Err(ShopError::RateLimited(RateLimit {
                 retry_after_ms: self.extensions.as_ref().and_then(backoff_ms),
                 message: format!("Shopify: {}", throttled.message),
             }));
         }
-        match self.data {
+        let empty = match &self.data {
+            None | Some(Value::Null) => true,
+            Some(Value::Object(roots)) => {
+                !self.errors.is_empty() && roots.values().all(Value::is_null)
+            }
+            Some(_) => false,
+        };
+        match self.data.filter(|_| !empty) {
             Some(data) => {
                 // Partial data: typically ACCESS_DENIED on the customer's
                 // e-mail and phone without protected-customer-data approval.

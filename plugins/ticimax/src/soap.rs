@@ -68,7 +68,10 @@ pub fn call(
         .map_err(transport_error)?;
     let body = String::from_utf8_lossy(response.body()).into_owned();
     let status = response.status();
-    if let Some(fault) = xml::fault(&body) {
+    // SOAP 1.1 faults come with HTTP 500, so a success is not parsed twice.
+    if !response.is_success()
+        && let Some(fault) = xml::fault(&body)
+    {
         return Err(fault_error(&fault.code, &fault.message));
     }
     match status {
@@ -93,7 +96,9 @@ pub fn call(
     }
     // Some calls answer with a result carrying IsError / ErrorMessage
     // instead of a fault (reference §4 [M]).
-    if let Some(message) = xml::result_error(&body) {
+    if body.contains("IsError>true<")
+        && let Some(message) = xml::result_error(&body)
+    {
         return Err(fault_error("", &message));
     }
     Ok(body)

@@ -8,7 +8,12 @@ use omnigate_plugin_host::types::commerce::{CustomerRef, OrderStatus, ShopError}
 use omnigate_plugin_host::{Binding, Plugin};
 use serde_json::Value;
 
-use crate::support::{binding, host_for, load};
+use std::time::Duration;
+
+use omnigate_plugin_host::HttpClient;
+use omnigate_plugin_host::services::OutboundRequest;
+
+use crate::support::{binding, host_for, http_for, load};
 
 const DOMAIN: &str = "magaza.myshopify.com";
 
@@ -232,6 +237,31 @@ fn get_order_by_id_or_name_and_unknown_is_none() {
 }
 
 #[test]
+fn without_protected_customer_data_orders_still_show_and_phone_lookups_are_refused() {
+    let f = fixture();
+    f.shop.with(|s| s.protected_customer_data = false);
+    let orders = f
+        .plugin
+        .orders_by_customer(
+            &f.binding,
+            &CustomerRef::Email("ayse@example.com".into()),
+            5,
+        )
+        .expect("call")
+        .expect("orders despite ACCESS_DENIED on the customer fields");
+    assert_eq!(orders.len(), 2);
+    assert_eq!(orders[0].customer.email, None);
+    assert_eq!(orders[0].customer.name, None);
+    assert_eq!(orders[0].tracking[0].number, "YK123456789");
+
+    let by_phone = f
+        .plugin
+        .orders_by_customer(&f.binding, &CustomerRef::Phone("905321112233".into()), 5)
+        .expect("call");
+    assert!(matches!(by_phone, Err(ShopError::Auth(_))), "{by_phone:?}");
+}
+
+#[test]
 fn a_wrong_token_is_an_auth_error() {
     let f = fixture_with_token("shpat_wrong");
     let answer = f
@@ -290,4 +320,62 @@ fn throttling_is_rate_limited_with_the_implied_wait() {
         f.plugin.search_products(&f.binding, "tişört", 5),
         Ok(Err(ShopError::TransientUpstream(_)))
     ));
+}
+
+/// A hand-written GraphQL request to the fake; its JSON answer.
+fn ask(fake: &FakeServer, body: &Value) -> Value {
+    let answer = http_for(&[fake])
+        .send(
+            "test",
+            OutboundRequest {
+                method: "POST",
+                url: format!("https://{DOMAIN}/admin/api/2025-01/graphql.json"),
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("x-shopify-access-token".into(), shopify::TOKEN.into()),
+                ],
+                body: serde_json::to_vec(body).expect("json"),
+            },
+            Duration::from_secs(5),
+        )
+        .expect("answer");
+    assert_eq!(answer.status, 200);
+    serde_json::from_slice(&answer.body).expect("json answer")
+}
+
+#[test]
+fn the_fake_checks_variables_and_searches_the_named_field() {
+    let f = fixture();
+    let query =
+        "query ($q: String!, $first: Int!) { products(first: $first, query: $q) { nodes { id } } }";
+    // A declared variable left out is a validation error, not an answer.
+    let missing = ask(
+        &f.fake,
+        &serde_json::json!({ "query": query, "variables": { "q": "Acme" } }),
+    );
+    assert_eq!(
+        missing["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    assert!(missing.get("data").is_none());
+    // `vendor:` searches the vendor only; both connection forms answer.
+    let by_vendor = ask(
+        &f.fake,
+        &serde_json::json!({ "query": query, "variables": { "q": "vendor:Zeta", "first": 5 } }),
+    );
+    assert_eq!(
+        by_vendor["data"]["products"]["nodes"][0]["title"],
+        "Deri Ceket"
+    );
+    assert_eq!(
+        by_vendor["data"]["products"]["edges"][0]["node"]["title"],
+        "Deri Ceket"
+    );
+    assert_eq!(
+        by_vendor["data"]["products"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert!(by_vendor["extensions"]["cost"]["throttleStatus"]["restoreRate"].is_number());
 }

@@ -7,7 +7,12 @@ use omnigate_fakes::ticimax::{self, Failure, Store};
 use omnigate_plugin_host::types::commerce::{CustomerRef, OrderStatus, ShopError};
 use omnigate_plugin_host::{Binding, Plugin};
 
-use crate::support::{binding, host_for, load};
+use std::time::Duration;
+
+use omnigate_plugin_host::HttpClient;
+use omnigate_plugin_host::services::OutboundRequest;
+
+use crate::support::{binding, host_for, http_for, load};
 
 /// A Turkish store on its own domain, which the manifest's `*.tr` admits.
 const DOMAIN: &str = "www.magaza.com.tr";
@@ -248,4 +253,62 @@ fn server_faults_and_errors_are_transient() {
         f.plugin.get_order(&f.binding, "1001"),
         Ok(Err(ShopError::TransientUpstream(_)))
     ));
+}
+
+/// A hand-written `SelectUrun` whose filter holds `members` in the order
+/// given, answered by the fake: the number of product cards.
+fn cards_for(fake: &FakeServer, action: &str, members: &str) -> (u16, String) {
+    let envelope = format!(
+        "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><SelectUrun xmlns=\"http://tempuri.org/\"><UyeKodu>{}</UyeKodu><f xmlns:x=\"urn:any\">{members}</f><s xmlns:x=\"urn:any\"><x:BaslangicIndex>0</x:BaslangicIndex><x:KayitSayisi>10</x:KayitSayisi></s></SelectUrun></s:Body></s:Envelope>",
+        ticimax::UYE_KODU
+    );
+    let answer = http_for(&[fake])
+        .send(
+            "test",
+            OutboundRequest {
+                method: "POST",
+                url: format!("https://{DOMAIN}/Servis/UrunServis.svc"),
+                headers: vec![
+                    ("content-type".into(), "text/xml; charset=utf-8".into()),
+                    ("soapaction".into(), action.into()),
+                ],
+                body: envelope.into_bytes(),
+            },
+            Duration::from_secs(5),
+        )
+        .expect("answer");
+    (
+        answer.status,
+        String::from_utf8_lossy(&answer.body).into_owned(),
+    )
+}
+
+#[test]
+fn the_fake_reads_members_in_order_and_checks_the_action_as_wcf_does() {
+    let f = fixture();
+    let action = "\"http://tempuri.org/IUrunServis/SelectUrun\"";
+    let cards = |body: &str| body.matches("<a:UrunKarti>").count();
+    // In order, any namespace prefix: the filter applies.
+    let (status, body) = cards_for(
+        &f.fake,
+        action,
+        "<x:Aktif>-1</x:Aktif><x:StokKodu>KP-32</x:StokKodu>",
+    );
+    assert_eq!((status, cards(&body)), (200, 1), "{body}");
+    // StokKodu after Vitrin is out of order: dropped silently, so the
+    // "filter" returns everything, as a real store would.
+    let (status, body) = cards_for(
+        &f.fake,
+        action,
+        "<x:Vitrin>-1</x:Vitrin><x:StokKodu>KP-32</x:StokKodu>",
+    );
+    assert_eq!((status, cards(&body)), (200, 3), "{body}");
+    // An action that does not name the body's operation is a fault.
+    let (status, body) = cards_for(
+        &f.fake,
+        "\"http://tempuri.org/IUrunServis/SelectUrunCount\"",
+        "",
+    );
+    assert_eq!(status, 500);
+    assert!(body.contains("ActionNotSupported"), "{body}");
 }
