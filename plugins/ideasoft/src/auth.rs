@@ -121,6 +121,14 @@ impl Auth {
                     )
                 })
                 .unwrap_or_default();
+            // Another call may have refreshed at the same moment and spent
+            // the token this one used: its stored pair is good.
+            if let Some(s) = self.stored().filter(|s| {
+                s.refresh_token != refresh_token
+                    && clock::now_ms().saturating_add(EXPIRY_MARGIN_MS) < s.expires_at_ms
+            }) {
+                return Ok(s.access_token);
+            }
             return Err(match status {
                 400 | 401 | 403 => ShopError::Auth(format!(
                     "Ideasoft refused the refresh token ({status}: {}); authorize the app again and set the new refresh token",
