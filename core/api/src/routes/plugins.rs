@@ -236,7 +236,7 @@ pub(crate) async fn list(
         (status = 409, description = "`plugin_not_newer`: the installed version is the same or higher.", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: over 64 MiB.", body = ErrorBody),
     ),
-    security(("session" = []), ("api_token" = []))
+    security(("session" = [], "csrf" = []), ("api_token" = []))
 )]
 pub(crate) async fn install(
     State(state): State<AppState>,
@@ -286,7 +286,7 @@ pub(crate) async fn install(
         (status = 200, description = "Enabled and loaded.", body = PluginView),
         (status = 404, description = "`not_found`: no plugin of that name.", body = ErrorBody),
     ),
-    security(("session" = []), ("api_token" = []))
+    security(("session" = [], "csrf" = []), ("api_token" = []))
 )]
 pub(crate) async fn enable(
     State(state): State<AppState>,
@@ -314,7 +314,7 @@ pub(crate) async fn enable(
         (status = 200, description = "Disabled.", body = PluginView),
         (status = 404, description = "`not_found`: no plugin of that name.", body = ErrorBody),
     ),
-    security(("session" = []), ("api_token" = []))
+    security(("session" = [], "csrf" = []), ("api_token" = []))
 )]
 pub(crate) async fn disable(
     State(state): State<AppState>,
@@ -343,7 +343,7 @@ pub(crate) async fn disable(
         (status = 404, description = "`not_found`: no plugin of that name.", body = ErrorBody),
         (status = 409, description = "`plugin_in_use`: channels still use it.", body = ErrorBody),
     ),
-    security(("session" = []), ("api_token" = []))
+    security(("session" = [], "csrf" = []), ("api_token" = []))
 )]
 pub(crate) async fn remove(
     State(state): State<AppState>,
