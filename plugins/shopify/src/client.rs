@@ -46,6 +46,21 @@ impl Shop {
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
+        // `2025-01` or `unstable`: it becomes part of the URL path.
+        let version_ok = api_version == "unstable"
+            || (api_version.len() == 7
+                && api_version.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                }));
+        if !version_ok {
+            return Err(ShopError::Invalid(format!(
+                "`api_version` must look like 2025-01, not `{api_version}`"
+            )));
+        }
         let token =
             config::require_secret("access_token").map_err(|e| ShopError::Auth(e.to_string()))?;
         Ok(Shop {

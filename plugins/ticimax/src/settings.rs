@@ -49,12 +49,31 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
+        let currency = or_default("currency", DEFAULT_CURRENCY).to_ascii_uppercase();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(ShopError::Invalid(format!(
+                "`currency` must be an ISO 4217 code such as TRY, not `{currency}`"
+            )));
+        }
+        // `+03:00`: appended to timestamps as it is.
+        let utc_offset = or_default("utc_offset", DEFAULT_UTC_OFFSET);
+        let offset_ok = utc_offset.len() == 6
+            && utc_offset.bytes().enumerate().all(|(i, b)| match i {
+                0 => b == b'+' || b == b'-',
+                3 => b == b':',
+                _ => b.is_ascii_digit(),
+            });
+        if !offset_ok {
+            return Err(ShopError::Invalid(format!(
+                "`utc_offset` must look like +03:00, not `{utc_offset}`"
+            )));
+        }
         Ok(Settings {
             domain,
             namespace: or_default("datacontract_namespace", DEFAULT_NAMESPACE),
             uye_kodu: uye_kodu.trim().to_owned(),
-            currency: or_default("currency", DEFAULT_CURRENCY),
-            utc_offset: or_default("utc_offset", DEFAULT_UTC_OFFSET),
+            currency,
+            utc_offset,
         })
     }
 }

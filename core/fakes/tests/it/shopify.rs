@@ -262,6 +262,23 @@ fn without_protected_customer_data_orders_still_show_and_phone_lookups_are_refus
 }
 
 #[test]
+fn settings_that_cannot_be_right_are_refused_before_any_request() {
+    let f = fixture();
+    for (domain, version) in [
+        ("magaza.com", shopify::API_VERSION),
+        (DOMAIN, "2025-01/../../x"),
+    ] {
+        let wrong = binding(
+            &[("shop_domain", domain), ("api_version", version)],
+            &[("access_token", shopify::TOKEN)],
+        );
+        let answer = f.plugin.search_products(&wrong, "tişört", 5).expect("call");
+        assert!(matches!(answer, Err(ShopError::Invalid(_))), "{answer:?}");
+    }
+    assert!(f.fake.requests().is_empty());
+}
+
+#[test]
 fn a_wrong_token_is_an_auth_error() {
     let f = fixture_with_token("shpat_wrong");
     let answer = f

@@ -312,3 +312,31 @@ fn the_fake_reads_members_in_order_and_checks_the_action_as_wcf_does() {
     assert_eq!(status, 500);
     assert!(body.contains("ActionNotSupported"), "{body}");
 }
+
+#[test]
+fn a_store_outside_the_allowed_domains_is_refused_before_any_request() {
+    let f = fixture();
+    let elsewhere = binding(
+        &[("store_domain", "www.magaza.xyz")],
+        &[("uye_kodu", ticimax::UYE_KODU)],
+    );
+    let answer = f
+        .plugin
+        .search_products(&elsewhere, "TS-M", 5)
+        .expect("call");
+    match answer {
+        Err(ShopError::Invalid(message)) => {
+            assert!(message.contains("allowed_hosts"), "{message}");
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    let bad_offset = binding(
+        &[("store_domain", DOMAIN), ("utc_offset", "Europe/Istanbul")],
+        &[("uye_kodu", ticimax::UYE_KODU)],
+    );
+    assert!(matches!(
+        f.plugin.search_products(&bad_offset, "TS-M", 5),
+        Ok(Err(ShopError::Invalid(_)))
+    ));
+    assert!(f.fake.requests().is_empty());
+}
