@@ -340,3 +340,37 @@ fn a_store_outside_the_allowed_domains_is_refused_before_any_request() {
     ));
     assert!(f.fake.requests().is_empty());
 }
+
+#[test]
+fn a_name_search_reads_further_pages_until_it_has_enough() {
+    let f = fixture();
+    // 150 newer cards push the seeded ones onto the second page.
+    f.store.with(|s| {
+        let template = s.urunler[1].clone();
+        for id in 1_000..1_150 {
+            let mut card = template.clone();
+            card.id = id;
+            card.urun_adi = format!("Çorap {id}");
+            card.varyasyonlar.clear();
+            s.urunler.push(card);
+        }
+    });
+    let found = f
+        .plugin
+        .search_products(&f.binding, "kot pantolon", 5)
+        .expect("call")
+        .expect("products");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, "11");
+    let starts: Vec<String> = f
+        .fake
+        .requests()
+        .iter()
+        .map(|r| {
+            let body = String::from_utf8_lossy(&r.body).into_owned();
+            let start = body.split("<d:BaslangicIndex>").nth(1).unwrap_or("");
+            start.split('<').next().unwrap_or("").to_owned()
+        })
+        .collect();
+    assert_eq!(starts, ["0", "100"]);
+}
