@@ -12,6 +12,9 @@
 //! ([`FakeServer::resolve_entry`], [`FakeServer::ca_pem`]), so plugins run
 //! unchanged with their real URLs.
 
+pub mod ideasoft;
 pub mod server;
+pub mod shopify;
+pub mod ticimax;
 
 pub use server::{FakeServer, Recorded};

@@ -2,5 +2,8 @@
 //! providers, through the production HTTP client: what a plugin sends is
 //! checked where it arrives, on the wire.
 
+mod ideasoft;
 mod plugin_http;
+mod shopify;
 mod support;
+mod ticimax;
