@@ -22,7 +22,7 @@ impl std::fmt::Display for Missing {
 
 impl std::error::Error for Missing {}
 
-/// A configuration value, if set.
+/// A configuration value: the admin's, else the manifest's `default`, if any.
 pub fn get(key: &str) -> Option<String> {
     host::get(key)
 }

@@ -254,6 +254,34 @@ fn routes(state: &AppState) -> Router {
             post(deliveries::retry.layer(permit(ChannelsManage))),
         )
         .route(
+            "/api/v1/shops",
+            get(routes::shops::list.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/shops",
+            post(routes::shops::create.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/shops/{id}",
+            patch(routes::shops::update.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/shops/{id}",
+            delete(routes::shops::delete.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/shops/{id}/products",
+            get(routes::shops::products.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/shops/{id}/orders/{order}",
+            get(routes::shops::order.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/conversations/{id}/orders",
+            get(routes::shops::contact_orders.layer(permit(ConversationsWork))),
+        )
+        .route(
             "/api/v1/plugins",
             get(routes::plugins::list.layer(permit(PluginsManage))),
         )

@@ -86,11 +86,13 @@ pub enum AuditAction {
     PluginTripped,
     /// An admin removed a plugin and its stored data.
     PluginRemoved,
+    /// A shop integration was created, changed or deleted.
+    ShopConfigured,
 }
 
 impl AuditAction {
     /// Every action, for documentation and filters.
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 37] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::Logout,
@@ -127,6 +129,7 @@ impl AuditAction {
         AuditAction::PluginDisabled,
         AuditAction::PluginTripped,
         AuditAction::PluginRemoved,
+        AuditAction::ShopConfigured,
     ];
 
     /// The stored, stable code: `area.event`.
@@ -169,6 +172,7 @@ impl AuditAction {
             AuditAction::PluginDisabled => "plugin.disabled",
             AuditAction::PluginTripped => "plugin.tripped",
             AuditAction::PluginRemoved => "plugin.removed",
+            AuditAction::ShopConfigured => "shop.configured",
         }
     }
 }

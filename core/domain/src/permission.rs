@@ -31,7 +31,7 @@ pub enum Permission {
     /// Configure the desk: capacities, transfer timeout, end reasons,
     /// shared canned responses.
     DeskConfigure,
-    /// Create and configure channels.
+    /// Create and configure channels and shop integrations.
     ChannelsManage,
     /// Install, upgrade, enable, disable and remove plugins: code that
     /// runs inside the appliance, so admins only.

@@ -102,7 +102,11 @@ fn check_key(key: &str) -> Result<(), kv::Error> {
 
 impl config::Host for CallState {
     fn get(&mut self, key: String) -> Option<String> {
-        self.settings.config.get(&key).cloned()
+        self.settings
+            .config
+            .get(&key)
+            .or_else(|| self.plugin.config_defaults.get(&key))
+            .cloned()
     }
 
     fn secret(&mut self, key: String) -> Option<String> {

@@ -174,6 +174,7 @@ impl Plugin {
                 allowlist: Allowlist::default(),
                 kv_quota_bytes: 0,
                 metrics: Default::default(),
+                config_defaults: Default::default(),
             }),
             manifest: bootstrap,
             breaker: Breaker::new(host.config.breaker_threshold),
@@ -227,6 +228,12 @@ impl Plugin {
             allowlist: Allowlist::new(&manifest.allowed_hosts),
             kv_quota_bytes: manifest.budgets.kv_bytes,
             metrics: Default::default(),
+            config_defaults: manifest
+                .fields
+                .iter()
+                .filter(|f| !f.secret)
+                .filter_map(|f| Some((f.key.clone(), f.default.clone()?)))
+                .collect(),
         });
         plugin.manifest = manifest;
         plugin.max_output_bytes = host.config.max_output_bytes;

@@ -29,6 +29,9 @@ pub(crate) struct PluginShared {
     pub allowlist: Allowlist,
     pub kv_quota_bytes: u64,
     pub metrics: Metrics,
+    /// The manifest's `default` of each config field, answered by
+    /// `config.get` when the admin set no value.
+    pub config_defaults: std::collections::BTreeMap<String, String>,
 }
 
 /// The store data of one call.

@@ -28,6 +28,7 @@ pub mod plugins;
 pub mod record;
 mod schema;
 pub mod sessions;
+pub mod shops;
 pub mod tokens;
 pub mod users;
 
@@ -183,6 +184,7 @@ struct Trees {
     plugin_kv: sled::Tree,
     plugin_kv_usage: sled::Tree,
     channel_settings: sled::Tree,
+    shops: sled::Tree,
 }
 
 impl Store {
@@ -235,6 +237,7 @@ impl Store {
             plugin_kv: db.open_tree("plugin_kv")?,
             plugin_kv_usage: db.open_tree("plugin_kv_usage")?,
             channel_settings: db.open_tree("channel_settings")?,
+            shops: db.open_tree("shops")?,
         };
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());

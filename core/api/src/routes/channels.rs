@@ -116,43 +116,13 @@ fn apply_settings(
             format!("`{kind}` is not an installed, enabled channel plugin ({e})"),
         ))
     })?;
-    let manifest = loaded.plugin.manifest();
-    let merge = |table: &'static str,
-                 target: &mut std::collections::BTreeMap<String, String>,
-                 given: Option<std::collections::BTreeMap<String, String>>,
-                 secret: bool|
-     -> Result<(), ApiError> {
-        for (key, value) in given.unwrap_or_default() {
-            if !manifest
-                .fields
-                .iter()
-                .any(|f| f.key == key && f.secret == secret)
-            {
-                return Err(ValidationError::new(
-                    table,
-                    format!("`{key}` is not a {table} key of plugin `{kind}`"),
-                )
-                .into());
-            }
-            if value.is_empty() {
-                target.remove(&key);
-            } else if value.len() > 8 * 1024 || value.chars().any(char::is_control) {
-                return Err(ValidationError::new(
-                    table,
-                    format!("`{key}`: at most 8 KiB, no control characters"),
-                )
-                .into());
-            } else {
-                target.insert(key, value);
-            }
-        }
-        Ok(())
-    };
-    merge("config", &mut settings.config, config, false)?;
-    merge("secrets", &mut settings.secrets, secrets, true)?;
-    manifest
-        .check_settings(&omnigate_engine::plugins::settings_of(settings.clone()))
-        .map_err(|e| ApiError::from(ValidationError::new("config", e.to_string())))
+    crate::routes::plugin_settings::merge(
+        loaded.plugin.manifest(),
+        &mut settings.config,
+        &mut settings.secrets,
+        config,
+        secrets,
+    )
 }
 
 /// Distinguishes an absent field (keep) from `null` (clear).

@@ -10,7 +10,9 @@ pub(crate) mod deliveries;
 pub(crate) mod desk;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod plugin_settings;
 pub(crate) mod plugins;
+pub(crate) mod shops;
 pub(crate) mod tokens;
 pub(crate) mod users;
 

@@ -14,6 +14,7 @@
 //! write), and a breaker trip becomes an audit record admins see.
 
 pub mod channel;
+pub mod commerce;
 mod services;
 pub mod signing;
 
@@ -69,12 +70,14 @@ pub enum PluginsError {
     /// No plugin of that name is installed.
     #[error("no plugin named `{0}` is installed")]
     NotFound(String),
-    /// Channels still use the plugin.
-    #[error("plugin `{name}` is used by channel(s) {channels:?}; change or delete them first")]
+    /// Channels or shops still use the plugin.
+    #[error(
+        "plugin `{name}` is used by channel(s) or shop(s) {channels:?}; change or delete them first"
+    )]
     InUse {
         /// The plugin.
         name: String,
-        /// The channels using it.
+        /// The ids of the channels and shops using it.
         channels: Vec<u64>,
     },
     /// The plugin is installed but not loaded (disabled, or failed to load).
@@ -137,6 +140,8 @@ pub struct Plugins {
     /// Per channel: the binding (settings and warm instances), rebuilt
     /// when the channel's settings or plugin version change.
     bindings: RwLock<HashMap<u64, Arc<Binding>>>,
+    /// Per shop: the same.
+    shop_bindings: RwLock<HashMap<u64, Arc<Binding>>>,
     /// Serialises installs, upgrades and removals.
     admin: std::sync::Mutex<()>,
 }
@@ -178,6 +183,7 @@ impl Plugins {
             loaded: RwLock::default(),
             load_errors: RwLock::default(),
             bindings: RwLock::default(),
+            shop_bindings: RwLock::default(),
             admin: std::sync::Mutex::new(()),
         }))
     }
@@ -253,6 +259,7 @@ impl Plugins {
         write(&self.load_errors).remove(name);
         // Bindings keep warm instances of a version; new ones start clean.
         write(&self.bindings).clear();
+        write(&self.shop_bindings).clear();
     }
 
     fn file_of(&self, sha256: &str) -> PathBuf {
@@ -407,6 +414,13 @@ impl Plugins {
             .into_iter()
             .filter(|c| c.kind == name)
             .map(|c| c.id)
+            .chain(
+                self.store
+                    .shops()?
+                    .into_iter()
+                    .filter(|s| s.plugin == name)
+                    .map(|s| s.id),
+            )
             .collect();
         if !channels.is_empty() {
             return Err(PluginsError::InUse {
@@ -489,6 +503,36 @@ impl Plugins {
         let binding = Arc::new(Binding::isolated(settings_of(stored)));
         write(&self.bindings).insert(channel_id, Arc::clone(&binding));
         Ok(binding)
+    }
+
+    /// The binding of a shop: its settings.
+    pub fn shop_binding(&self, shop: &omnigate_store::shops::ShopRecord) -> Arc<Binding> {
+        if let Some(binding) = read(&self.shop_bindings).get(&shop.id) {
+            return Arc::clone(binding);
+        }
+        let binding = Arc::new(Binding::isolated(Settings {
+            config: shop.config.clone(),
+            secrets: shop.secrets.clone(),
+        }));
+        write(&self.shop_bindings).insert(shop.id, Arc::clone(&binding));
+        binding
+    }
+
+    /// Forgets the binding of a shop whose settings changed.
+    pub fn shop_changed(&self, shop_id: u64) {
+        write(&self.shop_bindings).remove(&shop_id);
+    }
+
+    /// The loaded commerce plugin `name`, or why there is none.
+    pub fn commerce_plugin(&self, name: &str) -> Result<Arc<Loaded>, PluginsError> {
+        match self.get(name) {
+            Some(loaded) if loaded.plugin.manifest().kind == PluginKind::Commerce => Ok(loaded),
+            Some(_) => Err(PluginsError::NotFound(name.to_owned())),
+            None if self.store.plugin(name)?.is_some() => {
+                Err(PluginsError::NotEnabled(name.to_owned()))
+            }
+            None => Err(PluginsError::NotFound(name.to_owned())),
+        }
     }
 
     /// Forgets the binding of a channel whose settings changed.

@@ -50,10 +50,21 @@ fn fake_provider() -> FakeServer {
 /// A desk whose `plugins.dir` holds the well-behaved channel plugin and
 /// whose plugins reach `provider`.
 async fn desk_with_plugin(provider: &FakeServer) -> Desk {
+    desk_reaching(&[provider]).await
+}
+
+/// A desk whose `plugins.dir` holds the well-behaved channel plugin and
+/// whose plugins reach every one of `fakes` under its host names.
+async fn desk_reaching(fakes: &[&FakeServer]) -> Desk {
     let staging = tempfile::tempdir().unwrap();
     let ca = staging.path().join("fake-ca.pem");
-    std::fs::write(&ca, provider.ca_pem()).unwrap();
-    let resolve = provider.resolve_entries().join(",");
+    let pems: String = fakes.iter().map(|f| f.ca_pem()).collect();
+    std::fs::write(&ca, pems).unwrap();
+    let resolve = fakes
+        .iter()
+        .flat_map(|f| f.resolve_entries())
+        .collect::<Vec<_>>()
+        .join(",");
     let ca_path = ca.display().to_string();
     let dropins = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -732,4 +743,137 @@ async fn the_plugin_commands_manage_the_running_server() {
     let out = cli(vec!["remove".into(), "trap".into()]).await;
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("not_found"), "{}", text(&out));
+}
+
+#[tokio::test]
+async fn agents_see_the_contacts_orders_and_search_products_in_the_configured_shops() {
+    use omnigate_fakes::shopify::{self, Shop};
+    let provider = fake_provider();
+    let shop = Shop::seeded();
+    let shop_fake = FakeServer::start(&["magaza.myshopify.com"], shop.router()).unwrap();
+    let desk = desk_reaching(&[&provider, &shop_fake]).await;
+    let server = &desk.server;
+    let installed = install(&desk, wasm("shopify"), None).await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.text);
+    assert_eq!(installed.body["kind"], "commerce");
+
+    let configure = |name: &str, token: &str| {
+        json!({
+            "name": name,
+            "plugin": "shopify",
+            "config": { "shop_domain": "magaza.myshopify.com", "api_version": shopify::API_VERSION },
+            "secrets": { "access_token": token },
+        })
+    };
+    let created = server
+        .call(
+            Method::POST,
+            "/api/v1/shops",
+            &desk.admin,
+            Some(configure("Web shop", shopify::TOKEN)),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["secrets_set"], json!(["access_token"]));
+    assert!(!created.text.contains(shopify::TOKEN), "{}", created.text);
+    let shop_id = created.body["id"].as_u64().unwrap();
+    // A second shop whose token the shop refuses: its error shows beside
+    // the first shop's orders.
+    let broken = server
+        .call(
+            Method::POST,
+            "/api/v1/shops",
+            &desk.admin,
+            Some(configure("Old shop", "shpat_wrong")),
+        )
+        .await;
+    assert_eq!(broken.status, StatusCode::CREATED, "{}", broken.text);
+    // Settings the plugin does not declare are refused.
+    server
+        .call(
+            Method::POST,
+            "/api/v1/shops",
+            &desk.admin,
+            Some(json!({ "name": "x", "plugin": "shopify", "config": { "nope": "1" } })),
+        )
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    server
+        .call(
+            Method::POST,
+            "/api/v1/shops",
+            &agent,
+            Some(configure("Mine", shopify::TOKEN)),
+        )
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    let channel = plugin_channel(&desk).await;
+    let body = inbound_text("wamid.SHOP1", "905321112233", "Siparişim nerede?");
+    let taken = post_webhook(server, channel, &body, &sign("s3cret", &body)).await;
+    assert_eq!(taken.body["received"], 1, "{}", taken.text);
+    let inbox = server
+        .call(Method::GET, "/api/v1/inbox", &agent, None)
+        .await;
+    let conversation = inbox.body["conversations"][0]["id"].as_u64().unwrap();
+
+    let orders = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{conversation}/orders"),
+            &agent,
+            None,
+        )
+        .await;
+    assert_eq!(orders.status, StatusCode::OK, "{}", orders.text);
+    assert_eq!(orders.body["phone"], "+905321112233");
+    let shops = orders.body["shops"].as_array().unwrap();
+    assert_eq!(shops.len(), 2, "{}", orders.text);
+    let good = shops.iter().find(|s| s["shop_id"] == shop_id).unwrap();
+    assert!(good["error"].is_null(), "{good}");
+    let list = good["orders"].as_array().unwrap();
+    assert!(!list.is_empty(), "{good}");
+    assert!(
+        list.iter().all(|o| o["customer_name"]
+            .as_str()
+            .is_some_and(|n| n.contains("Ayşe"))),
+        "{good}"
+    );
+    let bad = shops.iter().find(|s| s["shop_id"] != shop_id).unwrap();
+    assert!(
+        bad["error"].as_str().unwrap().contains("credentials"),
+        "{bad}"
+    );
+
+    let number = list[0]["id"].as_str().unwrap().to_owned();
+    let one = server
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/shops/{shop_id}/orders/{}",
+                number.replace('/', "%2F")
+            ),
+            &agent,
+            None,
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert_eq!(one.body["order"]["number"], list[0]["number"]);
+
+    let products = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/shops/{shop_id}/products?q=Ti%C5%9F%C3%B6rt"),
+            &agent,
+            None,
+        )
+        .await;
+    assert_eq!(products.status, StatusCode::OK, "{}", products.text);
+    assert_eq!(
+        products.body["products"][0]["title"], "Pamuklu Tişört",
+        "{}",
+        products.text
+    );
 }
