@@ -13,5 +13,9 @@
 //! unchanged with their real URLs.
 
 pub mod server;
+pub mod telegram;
+pub mod webhook;
+pub mod whatsapp;
 
 pub use server::{FakeServer, Recorded};
+pub use webhook::InboundWebhook;
