@@ -166,7 +166,7 @@ impl From<omnigate_engine::EngineError> for ApiError {
         let message = err.to_string();
         match err {
             EngineError::Store(store) => store.into(),
-            EngineError::Search(cause) => ApiError::internal(&cause),
+            EngineError::Search(cause) | EngineError::Internal(cause) => ApiError::internal(&cause),
             EngineError::Invalid(invalid) => invalid.into(),
             EngineError::WindowClosed(_) => ApiError::conflict("template_required", message),
             EngineError::Forbidden(_) => ApiError::forbidden(message),

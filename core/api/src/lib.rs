@@ -57,7 +57,7 @@ pub fn service(state: AppState) -> ApiService {
 fn routes(state: &AppState) -> Router {
     use Permission::{
         AuditRead, ChannelsManage, ConversationsSupervise, ConversationsWork, DeskConfigure,
-        MetricsRead, OwnAccount, TokensManage, UsersManage, UsersRead,
+        MetricsRead, OwnAccount, PluginsManage, TokensManage, UsersManage, UsersRead,
     };
     use routes::{attachments, canned, channels, conversations, deliveries, desk, events};
     let permit = |permission| auth::permit(state, permission);
@@ -253,8 +253,32 @@ fn routes(state: &AppState) -> Router {
             "/api/v1/deliveries/dead/{message_id}/retry",
             post(deliveries::retry.layer(permit(ChannelsManage))),
         )
-        // Authenticated by the channel's own inbound token, not a user.
-        .route("/webhooks/{channel}", post(channels::inbound))
+        .route(
+            "/api/v1/plugins",
+            get(routes::plugins::list.layer(permit(PluginsManage))),
+        )
+        .route(
+            "/api/v1/plugins",
+            post(routes::plugins::install.layer(permit(PluginsManage)).layer(
+                axum::extract::DefaultBodyLimit::max(routes::plugins::MAX_PLUGIN_BYTES),
+            )),
+        )
+        .route(
+            "/api/v1/plugins/{name}/enable",
+            post(routes::plugins::enable.layer(permit(PluginsManage))),
+        )
+        .route(
+            "/api/v1/plugins/{name}/disable",
+            post(routes::plugins::disable.layer(permit(PluginsManage))),
+        )
+        .route(
+            "/api/v1/plugins/{name}",
+            delete(routes::plugins::remove.layer(permit(PluginsManage))),
+        )
+        // Authenticated by the channel's own inbound token (API channels)
+        // or by the provider's signature, which the plugin checks.
+        .route("/webhooks/{channel}", post(channels::webhook))
+        .route("/webhooks/{channel}", get(channels::handshake))
         .route(
             "/webhooks/{channel}/attachments",
             post(attachments::upload_inbound),

@@ -97,6 +97,12 @@ use crate::routes;
         routes::channels::update,
         routes::channels::rotate_token,
         routes::channels::inbound,
+        routes::channels::handshake,
+        routes::plugins::list,
+        routes::plugins::install,
+        routes::plugins::enable,
+        routes::plugins::disable,
+        routes::plugins::remove,
         routes::conversations::export,
         routes::deliveries::pending,
         routes::deliveries::dead,
@@ -120,7 +126,8 @@ use crate::routes;
         (name = "canned", description = "Canned responses."),
         (name = "channels", description = "Channel configuration."),
         (name = "deliveries", description = "Outbound messages waiting to be delivered, and those given up on."),
-        (name = "webhooks", description = "What integrators of an API channel POST to omnigate."),
+        (name = "plugins", description = "Installed plugins: install, upgrade, enable, disable, remove."),
+        (name = "webhooks", description = "What integrators of an API channel, and the providers of plugin channels, send to omnigate."),
         (name = "health", description = "Probes, metrics and this document."),
     )
 )]

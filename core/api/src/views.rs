@@ -254,7 +254,7 @@ impl From<&omnigate_store::MessageRecord> for MessageView {
 pub(crate) struct ChannelView {
     pub id: u64,
     pub name: String,
-    /// `api` (other kinds arrive as plugins).
+    /// `api`, or the name of the channel plugin that runs it.
     pub kind: String,
     /// Length of the service window; `null` = no window.
     #[schema(required = true)]
@@ -265,11 +265,30 @@ pub(crate) struct ChannelView {
     /// Where outbound messages are POSTed.
     #[schema(required = true)]
     pub webhook_url: Option<String>,
-    /// Where integrators POST inbound messages.
+    /// Where integrators POST inbound messages, or a plugin channel's
+    /// provider sends its webhooks.
     pub inbound_url: String,
     pub disabled: bool,
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// A plugin channel's config values, by the plugin manifest's keys.
+    pub config: std::collections::BTreeMap<String, String>,
+    /// Which of the plugin's secrets are set (their values are never
+    /// shown).
+    pub secrets_set: Vec<String>,
+}
+
+impl ChannelView {
+    /// The view with a plugin channel's settings (secrets by name only).
+    #[must_use]
+    pub fn with_settings(
+        mut self,
+        settings: omnigate_store::channels::ChannelSettingsRecord,
+    ) -> ChannelView {
+        self.config = settings.config;
+        self.secrets_set = settings.secrets.into_keys().collect();
+        self
+    }
 }
 
 impl From<&omnigate_store::channels::ChannelRecord> for ChannelView {
@@ -284,6 +303,8 @@ impl From<&omnigate_store::channels::ChannelRecord> for ChannelView {
             inbound_url: format!("/webhooks/{}", c.id),
             disabled: c.disabled,
             created_at: Timestamp(c.created_at_ms).to_rfc3339(),
+            config: std::collections::BTreeMap::new(),
+            secrets_set: Vec::new(),
         }
     }
 }

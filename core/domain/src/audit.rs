@@ -76,11 +76,21 @@ pub enum AuditAction {
     DeliveryDiscarded,
     /// Someone exported a conversation (its whole thread left the system).
     ConversationExported,
+    /// A plugin was installed, or a newer version of it replaced the old.
+    PluginInstalled,
+    /// An admin enabled a plugin (or re-enabled one the breaker stopped).
+    PluginEnabled,
+    /// An admin disabled a plugin.
+    PluginDisabled,
+    /// The circuit breaker disabled a plugin that kept failing.
+    PluginTripped,
+    /// An admin removed a plugin and its stored data.
+    PluginRemoved,
 }
 
 impl AuditAction {
     /// Every action, for documentation and filters.
-    pub const ALL: [AuditAction; 31] = [
+    pub const ALL: [AuditAction; 36] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::Logout,
@@ -112,6 +122,11 @@ impl AuditAction {
         AuditAction::DeliveryRetried,
         AuditAction::DeliveryDiscarded,
         AuditAction::ConversationExported,
+        AuditAction::PluginInstalled,
+        AuditAction::PluginEnabled,
+        AuditAction::PluginDisabled,
+        AuditAction::PluginTripped,
+        AuditAction::PluginRemoved,
     ];
 
     /// The stored, stable code: `area.event`.
@@ -149,6 +164,11 @@ impl AuditAction {
             AuditAction::DeliveryRetried => "delivery.retried",
             AuditAction::DeliveryDiscarded => "delivery.discarded",
             AuditAction::ConversationExported => "conversation.exported",
+            AuditAction::PluginInstalled => "plugin.installed",
+            AuditAction::PluginEnabled => "plugin.enabled",
+            AuditAction::PluginDisabled => "plugin.disabled",
+            AuditAction::PluginTripped => "plugin.tripped",
+            AuditAction::PluginRemoved => "plugin.removed",
         }
     }
 }

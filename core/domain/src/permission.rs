@@ -33,11 +33,14 @@ pub enum Permission {
     DeskConfigure,
     /// Create and configure channels.
     ChannelsManage,
+    /// Install, upgrade, enable, disable and remove plugins: code that
+    /// runs inside the appliance, so admins only.
+    PluginsManage,
 }
 
 impl Permission {
     /// Every permission, for tables and tests that must cover them all.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::OwnAccount,
         Permission::UsersRead,
         Permission::UsersManage,
@@ -48,6 +51,7 @@ impl Permission {
         Permission::ConversationsSupervise,
         Permission::DeskConfigure,
         Permission::ChannelsManage,
+        Permission::PluginsManage,
     ];
 
     /// The roles holding this permission. This match is the permission table.
@@ -62,7 +66,8 @@ impl Permission {
             | Permission::AuditRead
             | Permission::MetricsRead
             | Permission::DeskConfigure
-            | Permission::ChannelsManage => &[Admin],
+            | Permission::ChannelsManage
+            | Permission::PluginsManage => &[Admin],
         }
     }
 
@@ -80,6 +85,7 @@ impl Permission {
             Permission::ConversationsSupervise => "conversations.supervise",
             Permission::DeskConfigure => "desk.configure",
             Permission::ChannelsManage => "channels.manage",
+            Permission::PluginsManage => "plugins.manage",
         }
     }
 }

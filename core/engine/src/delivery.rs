@@ -1,4 +1,5 @@
-//! Delivers outbound messages of API channels to the integrator's webhook.
+//! Delivers outbound messages: an API channel's to the integrator's
+//! webhook, a plugin channel's through its plugin's `send`.
 //!
 //! Each message to deliver has a job in the store's outbox, written with the
 //! message itself. The worker POSTs the message as JSON with an
@@ -21,8 +22,10 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use omnigate_domain::{AuditAction, AuditEvent};
-use omnigate_store::{MessageRecord, StoreError};
+use omnigate_store::channels::ChannelRecord;
+use omnigate_store::{ContactRecord, ConversationRecord, MessageRecord, StoreError};
 
+use crate::plugins::channel::SendOutcome;
 use crate::{Caller, Engine, EngineError, wire};
 
 /// Retry policy and limits of webhook delivery.
@@ -154,43 +157,17 @@ async fn attempt(
             "the channel or contact no longer exists",
         );
     };
-    let Some(url) = channel.webhook_url.clone() else {
-        return fail(engine, &job, channel.id, "the channel has no webhook URL");
+    let outcome = if channel.kind == "api" {
+        to_webhook(engine, client, &channel, &conversation, &contact, &message).await?
+    } else {
+        engine
+            .send_through_plugin(&channel, contact.external_id.clone(), &message)
+            .await?
     };
-    let body = json!({
-        "type": "message",
-        "message_id": message.id,
-        "conversation_id": conversation.id,
-        "channel_id": channel.id,
-        "contact": { "id": contact.external_id, "name": contact.name },
-        "author_user_id": message.author_user,
-        "content": wire::content_to_json(&message.content.to_domain()?),
-        "sent_at": omnigate_domain::Timestamp(message.at_ms).to_rfc3339(),
-    })
-    .to_string();
-    let timestamp = engine.now().as_secs();
-    let mut retry_after = None;
-    let sent = client
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("x-omnigate-timestamp", timestamp.to_string())
-        .header(
-            "x-omnigate-signature",
-            signature(&channel.webhook_secret, timestamp, body.as_bytes()),
-        )
-        .header("x-omnigate-delivery", message.id.to_string())
-        .body(body)
-        .send()
-        .await;
-    let error = match sent {
-        Ok(response) if response.status().is_success() => {
-            let provider_id = read_capped(response, 64 * 1024)
-                .await
-                .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
-                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
-                .filter(|id| !id.is_empty() && id.len() <= 200);
-            if let Some(id) = provider_id {
-                store.set_provider_id(channel.id, message.id, &id)?;
+    let (error, retry_after) = match outcome {
+        SendOutcome::Sent(provider_id) => {
+            if !provider_id.is_empty() && provider_id.len() <= 200 {
+                store.set_provider_id(channel.id, message.id, &provider_id)?;
             }
             let updated = store.update_message(message.id, |m| {
                 if m.delivery == delivery::QUEUED {
@@ -206,20 +183,13 @@ async fn attempt(
             }
             return Ok(());
         }
-        Ok(response) => {
-            let status = response.status();
-            retry_after = retry_after_of(&response, engine.now());
-            match retry_after {
-                Some(wait) => format!(
-                    "the webhook answered {status} (retry after {} s)",
-                    wait.as_secs()
-                ),
-                None => format!("the webhook answered {status}"),
-            }
+        SendOutcome::Failed(reason) => {
+            // Trying again cannot help (the window is closed, the recipient
+            // does not exist): the agent sees why now.
+            tracing::info!(message_id = message.id, %reason, "the channel refused an outbound message");
+            return fail(engine, &job, channel.id, &reason);
         }
-        Err(error) if error.is_timeout() => "the webhook did not answer in time".to_owned(),
-        Err(error) if error.is_connect() => "the webhook could not be reached".to_owned(),
-        Err(error) => format!("the webhook request failed: {error}"),
+        SendOutcome::Retry { reason, after } => (reason, after),
     };
     job.attempts += 1;
     let config = &engine.config().delivery;
@@ -237,6 +207,79 @@ async fn attempt(
     job.last_error = Some(error);
     store.reschedule_delivery(&job)?;
     Ok(())
+}
+
+/// One POST of an API channel's outbound message to the integrator's
+/// webhook.
+async fn to_webhook(
+    engine: &Engine,
+    client: &reqwest::Client,
+    channel: &ChannelRecord,
+    conversation: &ConversationRecord,
+    contact: &ContactRecord,
+    message: &MessageRecord,
+) -> Result<SendOutcome, EngineError> {
+    let Some(url) = channel.webhook_url.clone() else {
+        return Ok(SendOutcome::Failed(
+            "the channel has no webhook URL".to_owned(),
+        ));
+    };
+    let body = json!({
+        "type": "message",
+        "message_id": message.id,
+        "conversation_id": conversation.id,
+        "channel_id": channel.id,
+        "contact": { "id": contact.external_id, "name": contact.name },
+        "author_user_id": message.author_user,
+        "content": wire::content_to_json(&message.content.to_domain()?),
+        "sent_at": omnigate_domain::Timestamp(message.at_ms).to_rfc3339(),
+    })
+    .to_string();
+    let timestamp = engine.now().as_secs();
+    let sent = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("x-omnigate-timestamp", timestamp.to_string())
+        .header(
+            "x-omnigate-signature",
+            signature(&channel.webhook_secret, timestamp, body.as_bytes()),
+        )
+        .header("x-omnigate-delivery", message.id.to_string())
+        .body(body)
+        .send()
+        .await;
+    Ok(match sent {
+        Ok(response) if response.status().is_success() => {
+            let provider_id = read_capped(response, 64 * 1024)
+                .await
+                .and_then(|body| serde_json::from_slice::<Value>(&body).ok())
+                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            SendOutcome::Sent(provider_id)
+        }
+        Ok(response) => {
+            let status = response.status();
+            let after = retry_after_of(&response, engine.now());
+            let reason = match after {
+                Some(wait) => format!(
+                    "the webhook answered {status} (retry after {} s)",
+                    wait.as_secs()
+                ),
+                None => format!("the webhook answered {status}"),
+            };
+            SendOutcome::Retry { reason, after }
+        }
+        Err(error) => SendOutcome::Retry {
+            reason: if error.is_timeout() {
+                "the webhook did not answer in time".to_owned()
+            } else if error.is_connect() {
+                "the webhook could not be reached".to_owned()
+            } else {
+                format!("the webhook request failed: {error}")
+            },
+            after: None,
+        },
+    })
 }
 
 impl Engine {

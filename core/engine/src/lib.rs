@@ -17,6 +17,7 @@ pub mod export;
 pub mod indexing;
 mod ingest;
 pub mod live;
+pub mod plugins;
 mod status;
 mod windows;
 pub mod wire;
@@ -74,6 +75,9 @@ pub enum EngineError {
     /// The search index failed.
     #[error("{0}")]
     Search(String),
+    /// A background task failed unexpectedly.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// Start-up settings of the engine, from the config file.
@@ -176,6 +180,9 @@ pub struct Engine {
     next_deadline: Mutex<Option<Timestamp>>,
     windows: windows::WindowWatch,
     ingest: ingest::Batcher,
+    /// The plugin host, once the server attached it (tests of the engine
+    /// alone run without).
+    plugins: std::sync::OnceLock<Arc<plugins::Plugins>>,
 }
 
 /// Memory for the search index writer's buffer.
@@ -298,6 +305,7 @@ impl Engine {
             next_deadline: Mutex::new(Some(now)),
             windows: windows::WindowWatch::default(),
             ingest,
+            plugins: std::sync::OnceLock::new(),
         });
         let channels: HashMap<u64, ChannelRecord> = engine
             .store
@@ -350,13 +358,42 @@ impl Engine {
         Ok(self.store.durable().await?)
     }
 
-    /// The capabilities of a channel.
+    /// Attaches the plugin host; plugin channels work from then on. Once
+    /// per engine: a second call changes nothing and returns `false`.
+    pub fn attach_plugins(&self, plugins: Arc<plugins::Plugins>) -> bool {
+        self.plugins.set(plugins).is_ok()
+    }
+
+    /// The plugin host, when attached.
+    #[must_use]
+    pub fn plugins(&self) -> Option<&Arc<plugins::Plugins>> {
+        self.plugins.get()
+    }
+
+    /// The capabilities of a channel: the API channel's from its settings;
+    /// a plugin channel's from its plugin (the admin's service window, when
+    /// set, overrides the plugin's), or text only while the plugin is not
+    /// loaded.
     #[must_use]
     pub fn capabilities(&self, channel: &ChannelRecord) -> ChannelCapabilities {
-        ChannelCapabilities::api(
-            channel.service_window_secs.map(Duration::from_secs),
-            self.config.max_media_bytes,
-        )
+        if channel.kind == "api" {
+            return ChannelCapabilities::api(
+                channel.service_window_secs.map(Duration::from_secs),
+                self.config.max_media_bytes,
+            );
+        }
+        let mut caps = self
+            .plugins()
+            .and_then(|p| p.capabilities(&channel.kind))
+            .unwrap_or(ChannelCapabilities {
+                service_window: None,
+                templates: false,
+                media: Vec::new(),
+            });
+        if let Some(secs) = channel.service_window_secs {
+            caps.service_window = Some(Duration::from_secs(secs));
+        }
+        caps
     }
 
     /// When free-form messages stop being allowed in a conversation.
@@ -593,7 +630,9 @@ impl Engine {
             ServiceWindow::new(&caps, conversation.last_inbound_ms.map(Timestamp))
                 .check(&content, now)?;
         }
-        let deliver = !note && channel.webhook_url.is_some();
+        // A plugin channel always sends; an API channel only when its
+        // integrator gave a webhook to send to.
+        let deliver = !note && (channel.kind != "api" || channel.webhook_url.is_some());
         let (message, after) = self.store.append_message(
             conversation_id,
             &Outgoing {

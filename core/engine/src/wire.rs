@@ -8,7 +8,7 @@
 //! `{"type":"location","latitude","longitude","name","address"}`,
 //! `{"type":"contact_card","name","phones"}`.
 
-use omnigate_domain::conversation::{Button, Content, MediaKind, Template};
+use omnigate_domain::conversation::{Button, Content, DeliveryStatus, MediaKind, Template};
 use omnigate_domain::{Timestamp, ValidationError};
 use omnigate_store::MessageRecord;
 use omnigate_store::conversations::{author, delivery, direction};
@@ -235,6 +235,20 @@ pub fn content_from_json(value: &Value) -> Result<Content, ValidationError> {
     };
     content.validate()?;
     Ok(content)
+}
+
+/// The delivery status a stored code (and failure reason) stands for.
+#[must_use]
+pub fn delivery_status(code: u8, failure: Option<String>) -> DeliveryStatus {
+    match code {
+        delivery::SENT => DeliveryStatus::Sent,
+        delivery::DELIVERED => DeliveryStatus::Delivered,
+        delivery::READ => DeliveryStatus::Read,
+        delivery::FAILED => DeliveryStatus::Failed {
+            reason: failure.unwrap_or_default(),
+        },
+        _ => DeliveryStatus::Queued,
+    }
 }
 
 #[cfg(test)]

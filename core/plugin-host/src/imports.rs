@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use crate::bindings::imports::omnigate::plugin::{clock, config, http, kv, log};
+use crate::services::KvPut;
 use crate::services::{HttpFailure, OutboundRequest};
 use crate::state::CallState;
 
@@ -64,21 +65,21 @@ impl kv::Host for CallState {
 
     fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), kv::Error> {
         check_key(&key)?;
-        let store = &self.services.kv;
-        let name = &self.plugin.name;
-        let used = store.used_bytes(name).map_err(kv::Error::Storage)?;
-        let old = store
-            .get(name, &key)
+        let quota = self.plugin.kv_quota_bytes;
+        // The embedder checks the quota and writes in one step, so
+        // concurrent calls of one plugin cannot together exceed it.
+        match self
+            .services
+            .kv
+            .put_within(&self.plugin.name, &key, &value, quota)
             .map_err(kv::Error::Storage)?
-            .map_or(0, |v| (key.len() + v.len()) as u64);
-        let after = used.saturating_sub(old) + (key.len() + value.len()) as u64;
-        if after > self.plugin.kv_quota_bytes {
-            return Err(kv::Error::QuotaExceeded(kv::Quota {
-                limit_bytes: self.plugin.kv_quota_bytes,
+        {
+            KvPut::Stored => Ok(()),
+            KvPut::OverQuota { used } => Err(kv::Error::QuotaExceeded(kv::Quota {
+                limit_bytes: quota,
                 used_bytes: used,
-            }));
+            })),
         }
-        store.put(name, &key, &value).map_err(kv::Error::Storage)
     }
 
     fn delete(&mut self, key: String) -> Result<(), kv::Error> {

@@ -76,14 +76,34 @@ impl HttpClient for NoNetwork {
     }
 }
 
+/// The outcome of [`KvStore::put_within`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvPut {
+    /// Stored.
+    Stored,
+    /// Refused: the plugin would exceed its quota.
+    OverQuota {
+        /// Bytes of keys plus values it holds now.
+        used: u64,
+    },
+}
+
 /// Per-plugin key-value storage. Keys are scoped by `plugin` (the
-/// manifest name, so an upgrade keeps its data); the host enforces the
-/// quota using [`KvStore::used_bytes`].
+/// manifest name, so an upgrade keeps its data).
 pub trait KvStore: Send + Sync + 'static {
     /// The value under `key`.
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String>;
-    /// Stores `value` under `key`.
-    fn put(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String>;
+    /// Stores `value` under `key` unless the plugin's keys plus values
+    /// would then exceed `quota` bytes, checking and writing as one step
+    /// (a write that shrinks usage is allowed even over the quota, so a
+    /// lowered quota does not stop a plugin from cleaning up).
+    fn put_within(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<KvPut, String>;
     /// Removes `key`.
     fn delete(&self, plugin: &str, key: &str) -> Result<(), String>;
     /// Bytes of keys plus values the plugin holds.
@@ -115,10 +135,28 @@ impl KvStore for MemoryKv {
             .cloned())
     }
 
-    fn put(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String> {
-        self.lock()
-            .insert((plugin.to_owned(), key.to_owned()), value.to_vec());
-        Ok(())
+    fn put_within(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<KvPut, String> {
+        let mut entries = self.lock();
+        let used: u64 = entries
+            .iter()
+            .filter(|((p, _), _)| p == plugin)
+            .map(|((_, k), v)| (k.len() + v.len()) as u64)
+            .sum();
+        let old = entries
+            .get(&(plugin.to_owned(), key.to_owned()))
+            .map_or(0, |v| (key.len() + v.len()) as u64);
+        let after = used.saturating_sub(old) + (key.len() + value.len()) as u64;
+        if after > quota && after > used {
+            return Ok(KvPut::OverQuota { used });
+        }
+        entries.insert((plugin.to_owned(), key.to_owned()), value.to_vec());
+        Ok(KvPut::Stored)
     }
 
     fn delete(&self, plugin: &str, key: &str) -> Result<(), String> {
@@ -189,8 +227,12 @@ mod tests {
     #[test]
     fn memory_kv_counts_per_plugin() {
         let kv = MemoryKv::default();
-        assert!(kv.put("a", "key", b"value").is_ok());
-        assert!(kv.put("b", "k", b"v").is_ok());
+        assert_eq!(kv.put_within("a", "key", b"value", 100), Ok(KvPut::Stored));
+        assert_eq!(kv.put_within("b", "k", b"v", 100), Ok(KvPut::Stored));
+        assert_eq!(
+            kv.put_within("a", "other", b"too long", 10),
+            Ok(KvPut::OverQuota { used: 8 })
+        );
         assert_eq!(kv.used_bytes("a"), Ok(8));
         assert_eq!(kv.get("a", "key"), Ok(Some(b"value".to_vec())));
         assert_eq!(kv.get("b", "key"), Ok(None));

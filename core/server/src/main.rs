@@ -8,7 +8,6 @@ mod logging;
 mod plugin_cli;
 mod serve;
 mod settings;
-mod signing;
 mod systemd;
 mod tls;
 

@@ -14,7 +14,7 @@ use omnigate_plugin_host::{HostConfig, Manifest, PluginHost, Services};
 
 use crate::exit;
 use crate::settings::Settings;
-use crate::signing::PrivateKey;
+use omnigate_engine::plugins::signing::PrivateKey;
 
 fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
     eprintln!("omnigate: {message}");
@@ -69,7 +69,7 @@ pub(crate) fn check(settings: &Settings, file: &Path, signature: Option<&Path>) 
             let mut text = describe(
                 file,
                 plugin.manifest(),
-                &hex::encode(crate::signing::digest(&wasm)),
+                &hex::encode(omnigate_engine::plugins::signing::digest(&wasm)),
             );
             text.push_str(&match signed_by {
                 Some(id) => format!("signed by: key {id}\n"),
@@ -102,9 +102,13 @@ fn signed_by(
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the signature {}: {e}", path.display()))?;
     let trusted = settings.plugins.trusted().map_err(|e| e.to_string())?;
-    crate::signing::verify(&trusted, &crate::signing::digest(wasm), &text)
-        .map(Some)
-        .map_err(|e| format!("signature {}: {e}", path.display()))
+    omnigate_engine::plugins::signing::verify(
+        &trusted,
+        &omnigate_engine::plugins::signing::digest(wasm),
+        &text,
+    )
+    .map(Some)
+    .map_err(|e| format!("signature {}: {e}", path.display()))
 }
 
 fn field_type(t: FieldType) -> &'static str {

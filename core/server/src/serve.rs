@@ -66,6 +66,7 @@ pub async fn run(
         settings.engine_config(),
     )
     .map_err(|e| format!("starting the conversation engine: {e}"))?;
+    start_plugins(&settings, &store, &clock, &engine)?;
     let state = AppState::new(
         Arc::clone(&store),
         Arc::clone(&engine),
@@ -154,6 +155,52 @@ pub async fn run(
         .flush_blocking()
         .map_err(|e| format!("final flush failed: {e}"))?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Builds the plugin host, installs what `plugins.dir` holds that is new,
+/// loads the enabled plugins (from the compiled cache) and attaches them to
+/// the engine. A plugin that fails is logged and shown to admins; it does
+/// not stop the server.
+fn start_plugins(
+    settings: &Settings,
+    store: &Arc<Store>,
+    clock: &Arc<dyn omnigate_domain::Clock>,
+    engine: &Arc<omnigate_engine::Engine>,
+) -> Result<(), ServeError> {
+    let started = Instant::now();
+    let config = |e: crate::settings::SettingsError| ServeError::Config(e.to_string());
+    let http =
+        omnigate_plugin_http::ProviderHttp::new(&settings.plugins.http_settings().map_err(config)?)
+            .map_err(|e| ServeError::Config(format!("plugins: {e}")))?;
+    let policy = omnigate_engine::plugins::SigningPolicy {
+        trusted: settings.plugins.trusted().map_err(config)?,
+        require_signed: settings.plugins.require_signed,
+    };
+    let plugins = omnigate_engine::plugins::Plugins::open(
+        Arc::clone(store),
+        Arc::clone(clock),
+        Arc::new(http),
+        omnigate_plugin_host::HostConfig::default(),
+        policy,
+    )
+    .map_err(|e| format!("starting the plugin host: {e}"))?;
+    let dropped_in = plugins
+        .install_dropins(&settings.plugins.dir)
+        .map_err(|e| format!("plugins.dir: {e}"))?;
+    let report = plugins
+        .load_installed()
+        .map_err(|e| format!("loading plugins: {e}"))?;
+    tracing::info!(
+        loaded = report.loaded,
+        from_cache = report.from_cache,
+        failed = report.failed,
+        installed_from_dir = dropped_in,
+        load_ms = report.elapsed_ms,
+        total_ms = started.elapsed().as_millis() as u64,
+        "plugins ready"
+    );
+    engine.attach_plugins(plugins);
     Ok(())
 }
 

@@ -146,16 +146,49 @@ pub struct PluginSettings {
     pub trusted_keys: Vec<String>,
     /// Refuse plugins without a valid signature by a trusted key.
     pub require_signed: bool,
+    /// Host names pinned to addresses for plugins' outbound HTTPS, as
+    /// `host=ip:port` (split-horizon DNS, an egress gateway, or a test's
+    /// local fake provider).
+    pub http_resolve: Vec<String>,
+    /// A PEM file of CA certificates plugins' outbound HTTPS trusts besides
+    /// the system's (a TLS-inspecting proxy's CA).
+    pub http_ca_file: Option<PathBuf>,
 }
 
 impl PluginSettings {
+    /// The plugin HTTP client's settings, with the CA file read.
+    pub fn http_settings(&self) -> Result<omnigate_plugin_http::HttpSettings, SettingsError> {
+        let resolve = self
+            .http_resolve
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                omnigate_plugin_http::parse_resolve(entry)
+                    .map_err(|e| SettingsError(format!("plugins.http_resolve[{i}]: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let extra_roots_pem = match &self.http_ca_file {
+            Some(path) => vec![std::fs::read_to_string(path).map_err(|e| {
+                SettingsError(format!("plugins.http_ca_file: {}: {e}", path.display()))
+            })?],
+            None => Vec::new(),
+        };
+        Ok(omnigate_plugin_http::HttpSettings {
+            resolve,
+            extra_roots_pem,
+            ..omnigate_plugin_http::HttpSettings::default()
+        })
+    }
+
     /// The trusted keys, parsed (validation already refused bad ones).
-    pub fn trusted(&self) -> Result<Vec<crate::signing::TrustedKey>, SettingsError> {
+    pub fn trusted(
+        &self,
+    ) -> Result<Vec<omnigate_engine::plugins::signing::TrustedKey>, SettingsError> {
         self.trusted_keys
             .iter()
             .enumerate()
             .map(|(i, text)| {
-                crate::signing::TrustedKey::parse(text)
+                omnigate_engine::plugins::signing::TrustedKey::parse(text)
                     .map_err(|e| SettingsError(format!("plugins.trusted_keys[{i}]: {e}")))
             })
             .collect()
@@ -221,6 +254,8 @@ impl Default for Settings {
                 dir: PathBuf::from("./data/plugins"),
                 trusted_keys: Vec::new(),
                 require_signed: false,
+                http_resolve: Vec::new(),
+                http_ca_file: None,
             },
             auth: AuthSettings::default(),
             logging: LoggingSettings {
@@ -377,6 +412,7 @@ impl Settings {
                 // `OMNIGATE_PLUGINS__TRUSTED_KEYS=key1,key2` (base64 has no commas).
                 .list_separator(",")
                 .with_list_parse_key("plugins.trusted_keys")
+                .with_list_parse_key("plugins.http_resolve")
                 .source(env.clone()),
         );
         let env_keys: Vec<String> = match &env {
@@ -515,6 +551,7 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.logging.level)
             .map_err(|e| SettingsError(format!("logging.level: {e}")))?;
         self.plugins.trusted()?;
+        self.plugins.http_settings()?;
         if self.plugins.require_signed && self.plugins.trusted_keys.is_empty() {
             return Err(SettingsError(
                 "plugins.require_signed: needs at least one key in plugins.trusted_keys".into(),
@@ -718,8 +755,8 @@ mod tests {
 
     #[test]
     fn plugin_signing_keys_are_checked_and_come_from_a_list_or_the_environment() {
-        let key = crate::signing::PrivateKey::generate().public_base64();
-        let other = crate::signing::PrivateKey::generate().public_base64();
+        let key = omnigate_engine::plugins::signing::PrivateKey::generate().public_base64();
+        let other = omnigate_engine::plugins::signing::PrivateKey::generate().public_base64();
         let f = file(&format!(
             "[plugins]\ntrusted_keys = [\"{key}\"]\nrequire_signed = true\n"
         ));

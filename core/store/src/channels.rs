@@ -1,5 +1,7 @@
 //! Configured channels: the `channels` tree and the index of inbound tokens.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
@@ -124,5 +126,60 @@ impl Store {
             .values()
             .map(|v| record::decode(&v?))
             .collect()
+    }
+}
+
+/// The admin's settings of a plugin channel: the values its plugin's
+/// manifest asks for (encoding version 1). Kept apart from the channel so
+/// the record read on every inbound message stays small, and so secrets
+/// never travel with the channel views.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChannelSettingsRecord {
+    /// `[config.*]` values by manifest key.
+    pub config: BTreeMap<String, String>,
+    /// `[secrets.*]` values by manifest key. Kept in the clear because the
+    /// plugin needs them; the data directory is private to the service.
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl Record for ChannelSettingsRecord {
+    const KIND: &'static str = "channel settings";
+    const VERSION: u8 = 1;
+
+    fn validate(&self) -> Result<(), String> {
+        for (key, value) in self.config.iter().chain(&self.secrets) {
+            if key.is_empty() || key.len() > 64 {
+                return Err("setting keys have 1 to 64 bytes".into());
+            }
+            if value.len() > 8 * 1024 {
+                return Err(format!("setting `{key}` is longer than 8 KiB"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The settings of channel `id` (empty when none were stored).
+    pub fn channel_settings(&self, id: u64) -> Result<ChannelSettingsRecord, StoreError> {
+        Ok(self
+            .trees
+            .channel_settings
+            .get(id_key(id))?
+            .map(|v| record::decode(&v))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// Replaces the settings of channel `id`.
+    pub fn put_channel_settings(
+        &self,
+        id: u64,
+        settings: &ChannelSettingsRecord,
+    ) -> Result<(), StoreError> {
+        self.trees
+            .channel_settings
+            .insert(id_key(id), record::encode(settings)?)?;
+        Ok(())
     }
 }

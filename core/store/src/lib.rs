@@ -182,6 +182,7 @@ struct Trees {
     plugins: sled::Tree,
     plugin_kv: sled::Tree,
     plugin_kv_usage: sled::Tree,
+    channel_settings: sled::Tree,
 }
 
 impl Store {
@@ -233,6 +234,7 @@ impl Store {
             plugins: db.open_tree("plugins")?,
             plugin_kv: db.open_tree("plugin_kv")?,
             plugin_kv_usage: db.open_tree("plugin_kv_usage")?,
+            channel_settings: db.open_tree("channel_settings")?,
         };
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use omnigate_domain::conversation::DeliveryStatus;
 use omnigate_domain::{AuditAction, AuditEvent, ValidationError};
 use omnigate_engine::{InboundMessage, wire};
-use omnigate_store::channels::ChannelRecord;
+use omnigate_store::channels::{ChannelRecord, ChannelSettingsRecord};
 use omnigate_store::conversations::delivery;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -41,8 +41,12 @@ const CHANNEL_TOKEN_PREFIX: &str = "ogc_";
 pub(crate) async fn list(
     State(state): State<AppState>,
 ) -> Result<ResponseJson<ChannelList>, ApiError> {
-    let channels = state.inner.store.channels()?;
-    let channels: Vec<ChannelView> = channels.iter().map(ChannelView::from).collect();
+    let store = &state.inner.store;
+    let channels = store
+        .channels()?
+        .iter()
+        .map(|c| Ok(ChannelView::from(c).with_settings(store.channel_settings(c.id)?)))
+        .collect::<Result<Vec<ChannelView>, ApiError>>()?;
     Ok(ResponseJson(ChannelList { channels }))
 }
 
@@ -53,7 +57,8 @@ pub(crate) async fn list(
 pub(crate) struct ChannelFields {
     /// 1 to 100 characters; required on create.
     name: Option<String>,
-    /// `api` (the default; other kinds arrive as plugins). Cannot change.
+    /// `api` (the default) or the name of an installed channel plugin
+    /// (`whatsapp-cloud`, `telegram`). Cannot change.
     kind: Option<String>,
     /// 1 second to 30 days; `null` = no service window.
     #[serde(default, with = "double_option")]
@@ -69,6 +74,85 @@ pub(crate) struct ChannelFields {
     #[schema(value_type = Option<String>, required = false)]
     webhook_url: Option<Option<String>>,
     disabled: Option<bool>,
+    /// A plugin channel's config values by the manifest's keys; on a
+    /// change, given keys replace, an empty value removes.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    config: Option<std::collections::BTreeMap<String, String>>,
+    /// A plugin channel's secrets, the same way; write-only.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    secrets: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Applies the given config values and secrets to `settings` and checks
+/// the result against the channel plugin's manifest: only keys it
+/// declares, every required one set.
+fn apply_settings(
+    state: &AppState,
+    kind: &str,
+    settings: &mut ChannelSettingsRecord,
+    config: Option<std::collections::BTreeMap<String, String>>,
+    secrets: Option<std::collections::BTreeMap<String, String>>,
+) -> Result<(), ApiError> {
+    if kind == "api" {
+        if config.as_ref().is_some_and(|c| !c.is_empty())
+            || secrets.as_ref().is_some_and(|s| !s.is_empty())
+        {
+            return Err(
+                ValidationError::new("config", "API channels take no plugin settings").into(),
+            );
+        }
+        return Ok(());
+    }
+    let plugins = state.engine().plugins().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "plugins_unavailable",
+            "the plugin host is not running on this server",
+        )
+    })?;
+    let loaded = plugins.channel_plugin(kind).map_err(|e| {
+        ApiError::from(ValidationError::new(
+            "kind",
+            format!("`{kind}` is not an installed, enabled channel plugin ({e})"),
+        ))
+    })?;
+    let manifest = loaded.plugin.manifest();
+    let merge = |table: &'static str,
+                 target: &mut std::collections::BTreeMap<String, String>,
+                 given: Option<std::collections::BTreeMap<String, String>>,
+                 secret: bool|
+     -> Result<(), ApiError> {
+        for (key, value) in given.unwrap_or_default() {
+            if !manifest
+                .fields
+                .iter()
+                .any(|f| f.key == key && f.secret == secret)
+            {
+                return Err(ValidationError::new(
+                    table,
+                    format!("`{key}` is not a {table} key of plugin `{kind}`"),
+                )
+                .into());
+            }
+            if value.is_empty() {
+                target.remove(&key);
+            } else if value.len() > 8 * 1024 || value.chars().any(char::is_control) {
+                return Err(ValidationError::new(
+                    table,
+                    format!("`{key}`: at most 8 KiB, no control characters"),
+                )
+                .into());
+            } else {
+                target.insert(key, value);
+            }
+        }
+        Ok(())
+    };
+    merge("config", &mut settings.config, config, false)?;
+    merge("secrets", &mut settings.secrets, secrets, true)?;
+    manifest
+        .check_settings(&omnigate_engine::plugins::settings_of(settings.clone()))
+        .map_err(|e| ApiError::from(ValidationError::new("config", e.to_string())))
 }
 
 /// Distinguishes an absent field (keep) from `null` (clear).
@@ -157,13 +241,8 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, ResponseJson<ChannelSecrets>), ApiError> {
     let name = check_name(body.name.as_deref().unwrap_or_default())?;
     let kind = body.kind.unwrap_or_else(|| "api".into());
-    if kind != "api" {
-        return Err(ValidationError::new(
-            "kind",
-            "only `api` channels exist yet; WhatsApp, Telegram and web chat arrive as plugins",
-        )
-        .into());
-    }
+    let mut settings = ChannelSettingsRecord::default();
+    apply_settings(&state, &kind, &mut settings, body.config, body.secrets)?;
     let token = format!("{CHANNEL_TOKEN_PREFIX}{}", secret::random_token());
     let channel = state.inner.store.create_channel(ChannelRecord {
         id: 0,
@@ -181,6 +260,12 @@ pub(crate) async fn create(
         disabled: body.disabled.unwrap_or(false),
         created_at_ms: state.now().0,
     })?;
+    if channel.kind != "api" {
+        state
+            .inner
+            .store
+            .put_channel_settings(channel.id, &settings)?;
+    }
     state.audit(
         &AuditEvent::new(principal.actor(), AuditAction::ChannelCreated)
             .target(format!("channel:{}", channel.id))
@@ -191,7 +276,7 @@ pub(crate) async fn create(
     Ok((
         StatusCode::CREATED,
         ResponseJson(ChannelSecrets {
-            channel: ChannelView::from(&channel),
+            channel: ChannelView::from(&channel).with_settings(settings),
             inbound_token: token,
             webhook_secret: channel.webhook_secret,
         }),
@@ -225,8 +310,9 @@ pub(crate) async fn get(
     Path(id): Path<String>,
 ) -> Result<ResponseJson<ChannelBody>, ApiError> {
     let channel = find(&state, &id)?;
+    let settings = state.inner.store.channel_settings(channel.id)?;
     Ok(ResponseJson(ChannelBody {
-        channel: ChannelView::from(&channel),
+        channel: ChannelView::from(&channel).with_settings(settings),
     }))
 }
 
@@ -272,17 +358,38 @@ pub(crate) async fn update(
     if let Some(disabled) = body.disabled {
         channel.disabled = disabled;
     }
+    let mut settings = state.inner.store.channel_settings(channel.id)?;
+    let settings_given = body.config.is_some() || body.secrets.is_some();
+    if settings_given {
+        apply_settings(
+            &state,
+            &channel.kind,
+            &mut settings,
+            body.config,
+            body.secrets,
+        )?;
+        state
+            .inner
+            .store
+            .put_channel_settings(channel.id, &settings)?;
+        if let Some(plugins) = state.engine().plugins() {
+            plugins.channel_settings_changed(channel.id);
+        }
+    }
     state.inner.store.update_channel(&channel)?;
     state.engine().channel_changed(channel.id)?;
     state.audit(
         &AuditEvent::new(principal.actor(), AuditAction::ChannelUpdated)
             .target(format!("channel:{}", channel.id))
             .source(client.label())
-            .detail(json!({ "view": ChannelView::from(&channel) }).to_string()),
+            .detail(
+                json!({ "view": ChannelView::from(&channel).with_settings(settings.clone()) })
+                    .to_string(),
+            ),
     )?;
     state.durable().await?;
     Ok(ResponseJson(ChannelBody {
-        channel: ChannelView::from(&channel),
+        channel: ChannelView::from(&channel).with_settings(settings),
     }))
 }
 
@@ -529,41 +636,166 @@ pub(crate) async fn inbound(
                 .ok_or_else(|| {
                     ApiError::not_found("no outbound message of this channel has that id")
                 })?;
-            let updated = store.update_message(message.id, |m| {
-                let current = delivery_status(m.delivery, m.failure.clone());
-                if !current.accepts(&next) {
-                    return false;
-                }
-                (m.delivery, m.failure) = match &next {
-                    DeliveryStatus::Sent => (delivery::SENT, None),
-                    DeliveryStatus::Delivered => (delivery::DELIVERED, None),
-                    DeliveryStatus::Read => (delivery::READ, None),
-                    DeliveryStatus::Failed { reason } => (delivery::FAILED, Some(reason.clone())),
-                    DeliveryStatus::Queued => (delivery::QUEUED, None),
-                };
-                true
-            })?;
-            if let Some(updated) = &updated {
-                engine.delivery_changed(updated)?;
-            }
+            let updated = engine.record_delivery(&message, &next)?;
             engine.durable().await?;
             let current = updated.unwrap_or(message);
             Ok(ResponseJson(InboundAck::Recorded(DeliveryRecorded {
                 message_id: current.id,
-                delivery: delivery_status(current.delivery, current.failure).as_str(),
+                delivery: wire::delivery_status(current.delivery, current.failure).as_str(),
             })))
         }
     }
 }
 
-fn delivery_status(code: u8, failure: Option<String>) -> DeliveryStatus {
-    match code {
-        delivery::SENT => DeliveryStatus::Sent,
-        delivery::DELIVERED => DeliveryStatus::Delivered,
-        delivery::READ => DeliveryStatus::Read,
-        delivery::FAILED => DeliveryStatus::Failed {
-            reason: failure.unwrap_or_default(),
-        },
-        _ => DeliveryStatus::Queued,
+/// `POST /webhooks/{channel}`: an API channel's integrator (bearer token,
+/// our JSON) or a plugin channel's provider (its own format and
+/// signature, which the plugin checks).
+pub(crate) async fn webhook(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::extract::FromRequest as _;
+    use axum::response::IntoResponse as _;
+    let (mut parts, body) = request.into_parts();
+    let Some(channel) = plugin_channel_of(&mut parts, &state).await? else {
+        let authenticated = AuthenticatedChannel::from_request_parts(&mut parts, &state).await?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let json = Json::<InboundBody>::from_request(request, &state)
+            .await
+            .map_err(axum::response::IntoResponse::into_response);
+        let json = match json {
+            Ok(json) => json,
+            Err(response) => return Ok(response),
+        };
+        return Ok(inbound(State(state), authenticated, json)
+            .await
+            .into_response());
+    };
+    state.refuse_if_read_only()?;
+    let bytes = axum::body::to_bytes(body, state.config().body_limit_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than the server accepts (server.request_body_limit_bytes)",
+            )
+        })?;
+    let request = webhook_request(&parts, bytes.to_vec());
+    let taken = state
+        .engine()
+        .plugin_webhook(&channel, request)
+        .await
+        .map_err(refusal)?;
+    Ok(ResponseJson(json!({
+        "received": taken.messages,
+        "duplicates": taken.duplicates,
+        "statuses": taken.statuses,
+    }))
+    .into_response())
+}
+
+/// A plugin channel's subscription handshake.
+///
+/// Some providers (WhatsApp Cloud) confirm a webhook URL with a GET the
+/// channel's plugin answers (`hub.challenge`); the answer is the plugin's.
+/// API channels have no handshake.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{channel}",
+    operation_id = "channel_handshake",
+    tag = "webhooks",
+    params(("channel" = u64, Path, description = "The channel's id.")),
+    responses(
+        (status = 200, description = "The plugin's answer (for WhatsApp, the challenge as text).", content_type = "text/plain", body = String),
+        (status = 404, description = "`not_found`: no plugin channel with that id.", body = ErrorBody),
+        (status = 503, description = "`plugin_unavailable`: the channel's plugin is not running.", body = ErrorBody),
+    ),
+    security(())
+)]
+pub(crate) async fn handshake(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    let (mut parts, _) = request.into_parts();
+    let channel = plugin_channel_of(&mut parts, &state)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no plugin channel has that id"))?;
+    let request = webhook_request(&parts, Vec::new());
+    let answer = state
+        .engine()
+        .plugin_handshake(&channel, request)
+        .await
+        .map_err(refusal)?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    // Only the body and its type pass: a plugin does not set cookies or
+    // security headers on the appliance's origin.
+    let content_type = answer
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        .map_or_else(|| "text/plain".to_owned(), |(_, v)| v.clone());
+    Ok((status, [(header::CONTENT_TYPE, content_type)], answer.body).into_response())
+}
+
+/// The channel in the path when it is a plugin channel; `None` for API
+/// channels and unknown ids (which the API channel's token check refuses
+/// without saying which).
+async fn plugin_channel_of(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<ChannelRecord>, ApiError> {
+    let Ok(Path(raw)) = Path::<String>::from_request_parts(parts, state).await else {
+        return Ok(None);
+    };
+    let Ok(id) = raw.parse::<u64>() else {
+        return Ok(None);
+    };
+    Ok(state
+        .inner
+        .store
+        .channel(id)?
+        .filter(|channel| channel.kind != "api"))
+}
+
+/// The request as a channel plugin sees it: method, decoded query, headers
+/// with lower-case names, the exact body bytes (signatures cover them).
+fn webhook_request(
+    parts: &Parts,
+    body: Vec<u8>,
+) -> omnigate_plugin_host::types::channel::WebhookRequest {
+    let query = parts.uri.query().map(query_pairs).unwrap_or_default();
+    omnigate_plugin_host::types::channel::WebhookRequest {
+        method: parts.method.as_str().to_owned(),
+        path: "/".to_owned(),
+        query,
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body,
+    }
+}
+
+/// `a=1&b=%20x` as decoded pairs, in order.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{query}").parse().unwrap_or_default(),
+    )
+    .map(|q| q.0)
+    .unwrap_or_default()
+}
+
+fn refusal(refusal: omnigate_engine::plugins::channel::WebhookRefusal) -> ApiError {
+    use omnigate_engine::plugins::channel::WebhookRefusal;
+    match refusal {
+        WebhookRefusal::Unauthenticated(why) => ApiError::unauthenticated(why),
+        WebhookRefusal::Malformed(why) => ApiError::bad_request("malformed_webhook", why),
+        WebhookRefusal::Unavailable(why) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "plugin_unavailable", why)
+        }
+        WebhookRefusal::Engine(error) => error.into(),
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod deliveries;
 pub(crate) mod desk;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod plugins;
 pub(crate) mod tokens;
 pub(crate) mod users;
 

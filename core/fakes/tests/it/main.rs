@@ -1,7 +1,9 @@
-//! The first-party plugins against the fake providers: each test loads a
-//! component built by `cargo xtask plugins` into a plugin host whose HTTP
-//! client reaches the fakes over HTTPS under the providers' real host names.
+//! The first-party plugins, built from source, against the local fake
+//! providers, through the production HTTP client: what a plugin sends is
+//! checked where it arrives, on the wire.
 
 mod channel_harness;
+mod plugin_http;
+mod support;
 mod telegram;
 mod whatsapp_cloud;

@@ -26,6 +26,7 @@ pub fn omnigate(data_dir: &Path) -> Command {
     }
     command
         .env("OMNIGATE_STORAGE__DATA_DIR", data_dir)
+        .env("OMNIGATE_PLUGINS__DIR", data_dir.join("dropins"))
         .env("OMNIGATE_SERVER__LISTEN", "127.0.0.1:0")
         .env("OMNIGATE_LOGGING__FORMAT", "json");
     command

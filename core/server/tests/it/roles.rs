@@ -323,6 +323,26 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
             None,
             Allowed::Admin,
         ),
+        (Method::GET, "/api/v1/plugins".into(), None, Allowed::Admin),
+        (Method::POST, "/api/v1/plugins".into(), None, Allowed::Admin),
+        (
+            Method::POST,
+            "/api/v1/plugins/none/enable".into(),
+            None,
+            Allowed::Admin,
+        ),
+        (
+            Method::POST,
+            "/api/v1/plugins/none/disable".into(),
+            None,
+            Allowed::Admin,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/plugins/none".into(),
+            None,
+            Allowed::Admin,
+        ),
         // Logout last: it ends the caller's session.
         (
             Method::POST,
