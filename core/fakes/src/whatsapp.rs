@@ -196,6 +196,21 @@ impl GraphFailure {
     }
 }
 
+/// Whether the fake enforces the 24-hour service window on free-form
+/// sends (reference 1.7).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WindowMode {
+    /// Every send goes through (the default).
+    #[default]
+    Off,
+    /// A free-form send outside the window fails at once with 131047.
+    Sync,
+    /// It is accepted with a wamid, and a `failed` status with 131047
+    /// waits in [`WhatsAppState::take_failed_statuses`], as Cloud API
+    /// usually reports it.
+    Async,
+}
+
 /// A stored media file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMedia {
@@ -214,6 +229,10 @@ struct Inner {
     template_page_size: usize,
     sent: Vec<Value>,
     next_id: u64,
+    window: WindowMode,
+    now_secs: u64,
+    last_inbound: HashMap<String, u64>,
+    failed_statuses: Vec<Value>,
 }
 
 /// What a test scripts and reads; cheap to clone, shared with the router.
@@ -267,6 +286,39 @@ impl WhatsAppState {
     /// one, to make tests follow `paging.next`.
     pub fn set_template_page_size(&self, size: usize) {
         self.lock().template_page_size = size.max(1);
+    }
+
+    /// Enforces the service window in `mode`, with the fake's clock at
+    /// `now_secs` (Unix seconds).
+    pub fn enforce_window(&self, mode: WindowMode, now_secs: u64) {
+        let mut inner = self.lock();
+        inner.window = mode;
+        inner.now_secs = now_secs;
+    }
+
+    /// Moves the fake's clock (Unix seconds).
+    pub fn set_now(&self, now_secs: u64) {
+        self.lock().now_secs = now_secs;
+    }
+
+    /// Records that `wa_id` wrote at `ts_secs`, which opens its window.
+    pub fn note_inbound(&self, wa_id: &str, ts_secs: u64) {
+        self.lock().last_inbound.insert(wa_id.to_owned(), ts_secs);
+    }
+
+    /// The `failed` statuses [`WindowMode::Async`] produced since the last
+    /// call, each as the signed webhook Meta would post.
+    #[must_use]
+    pub fn take_failed_statuses(&self, app_secret: &str) -> Vec<InboundWebhook> {
+        std::mem::take(&mut self.lock().failed_statuses)
+            .into_iter()
+            .map(|status| {
+                signed(
+                    app_secret,
+                    meta_json(&envelope(vec![statuses_value(vec![status])])),
+                )
+            })
+            .collect()
     }
 
     /// The JSON bodies of accepted sends, oldest first.
@@ -449,12 +501,25 @@ fn send(state: &WhatsAppState, body: &[u8]) -> Response {
             return GraphFailure::template_missing(name, language).response();
         }
     }
+    let outside_window = inner.window != WindowMode::Off
+        && kind != "template"
+        && inner
+            .last_inbound
+            .get(to)
+            .is_none_or(|last| inner.now_secs.saturating_sub(*last) > 24 * 60 * 60);
+    if outside_window && inner.window == WindowMode::Sync {
+        return GraphFailure::re_engagement().response();
+    }
     inner.next_id += 1;
     let wamid = format!(
         "wamid.HBgM{}FQIAERgS{:016X}",
         to.chars().filter(char::is_ascii_digit).collect::<String>(),
         inner.next_id
     );
+    if outside_window {
+        let status = failed(&wamid, to, &GraphFailure::re_engagement(), inner.now_secs);
+        inner.failed_statuses.push(status);
+    }
     inner.sent.push(message.clone());
     drop(inner);
     axum::Json(json!({

@@ -1,8 +1,8 @@
 //! The `whatsapp-cloud` plugin against the WhatsApp Cloud API fake.
 
 use omnigate_fakes::whatsapp::{
-    self, GraphFailure, PHONE_NUMBER_ID, WABA_ID, WhatsAppFake, envelope, message, messages_value,
-    meta_json, signed, statuses_value,
+    self, GraphFailure, PHONE_NUMBER_ID, WABA_ID, WhatsAppFake, WindowMode, envelope, message,
+    messages_value, meta_json, signed, statuses_value,
 };
 use omnigate_plugin_host::types::channel::{InboundEvent, ProviderError, WebhookError};
 use omnigate_plugin_host::types::{
@@ -884,4 +884,46 @@ fn capabilities_declare_the_window_templates_media_and_interactive() {
         .expect("images");
     assert_eq!(image.max_bytes, 5 * 1024 * 1024);
     assert_eq!(caps.media.len(), 5);
+}
+
+#[test]
+fn the_fake_enforces_the_service_window_synchronously_or_by_status() {
+    let (fake, wa) = start();
+    let now = 1_750_000_000;
+    let day = 24 * 60 * 60;
+    let text = outbound(CONTACT, Content::Text("hi".into()));
+    let template = outbound(
+        CONTACT,
+        Content::Template(Template {
+            name: "hello_world".into(),
+            language: "en_US".into(),
+            parameters: vec![],
+        }),
+    );
+    fake.state.enforce_window(WindowMode::Sync, now);
+    assert!(matches!(
+        wa.send(&text),
+        Err(ProviderError::WindowClosed(_))
+    ));
+    assert!(wa.send(&template).is_ok(), "templates always go");
+    fake.state.note_inbound(CONTACT, now - 60);
+    assert!(wa.send(&text).is_ok());
+    fake.state.set_now(now + day);
+    assert!(matches!(
+        wa.send(&text),
+        Err(ProviderError::WindowClosed(_))
+    ));
+
+    fake.state.enforce_window(WindowMode::Async, now + day);
+    let sent = wa.send(&text).expect("accepted, to fail later");
+    let reports = fake.state.take_failed_statuses(APP_SECRET);
+    assert_eq!(reports.len(), 1);
+    match wa.events(&reports[0]).as_slice() {
+        [InboundEvent::Status(status)] => {
+            assert_eq!(status.provider_message_id, sent.provider_message_id);
+            assert!(matches!(&status.status, DeliveryStatus::Failed(r) if r.contains("131047")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(fake.state.take_failed_statuses(APP_SECRET).is_empty());
 }
