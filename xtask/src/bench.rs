@@ -124,6 +124,18 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
         startups_ms.push(ms);
         stop(server)?;
     }
+    // The same with every first-party plugin installed: one start installs
+    // and compiles them, the timed ones load them from the compiled cache.
+    crate::plugins::build()?;
+    crate::plugins::stage_first_party(&data.join("dropins"))?;
+    let (server, _) = start_omnigate(omnigate, data, false)?;
+    stop(server)?;
+    let mut plugin_startups_ms = Vec::new();
+    for _ in 0..5 {
+        let (server, ms) = start_omnigate(omnigate, data, false)?;
+        plugin_startups_ms.push(ms);
+        stop(server)?;
+    }
 
     let cert = data.join("tls/self-signed.crt");
     let key = data.join("tls/self-signed.key");
@@ -226,6 +238,12 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
         list(&startups_ms)
     );
     println!(
+        "| the same with the {} first-party plugins loaded from the compiled cache, ms | {:.1} | {} |",
+        crate::plugins::FIRST_PARTY.len(),
+        median(&plugin_startups_ms),
+        list(&plugin_startups_ms)
+    );
+    println!(
         "\nwrk -t1 -c{} -d{}s, keep-alive, HTTP/1.1 over TLS 1.3; servers on CPU 0 with one tokio worker, wrk on CPU 1.",
         options.connections, options.secs
     );
@@ -295,6 +313,7 @@ pub(crate) fn command(omnigate: &Path, data: &Path) -> Command {
     let mut command = Command::new(omnigate);
     command
         .env("OMNIGATE_STORAGE__DATA_DIR", data)
+        .env("OMNIGATE_PLUGINS__DIR", data.join("dropins"))
         .env("OMNIGATE_SERVER__LISTEN", "127.0.0.1:0")
         .env("OMNIGATE_LOGGING__FORMAT", "json");
     command

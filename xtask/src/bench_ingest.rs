@@ -8,6 +8,9 @@
 //!   hyper+rustls server that parses the same JSON body
 //!   (`core/server/examples/bare_https_hello.rs`); both servers use the
 //!   machine's two cores, as does the load generator;
+//! - the same through a channel plugin (the well-behaved test channel:
+//!   WhatsApp-shaped webhooks, HMAC-checked and parsed in its sandbox) in
+//!   the same rounds, as a share of the API channel's rate;
 //! - POST-to-WebSocket-frame latency at half the measured rate;
 //! - RSS of omnigate with 10,000 idle console WebSockets.
 //!
@@ -111,6 +114,7 @@ fn field(line: &str, name: &str) -> f64 {
 pub fn run(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
     build(&["ingest_load", "bare_https_hello"])?;
+    crate::plugins::build()?;
     let release = root().join("target/release");
     let omnigate = release.join("omnigate");
     let tool = release.join("examples/ingest_load");
@@ -130,6 +134,13 @@ fn measure(
     data: &Path,
 ) -> Result<(), String> {
     create_admin(omnigate, data)?;
+    // The channel plugin the plugin rounds go through, installed at the
+    // first start (which also compiles it into the cache).
+    let dropins = data.join("dropins");
+    std::fs::create_dir_all(&dropins).map_err(|e| e.to_string())?;
+    let plugin = crate::plugins::dir().join("target/wasm32-wasip2/release/well_behaved.wasm");
+    std::fs::copy(&plugin, dropins.join("well_behaved.wasm"))
+        .map_err(|e| format!("{}: {e}", plugin.display()))?;
     // First start makes the certificate.
     let (server, _) = start_omnigate(omnigate, data, false)?;
     stop(server)?;
@@ -158,6 +169,7 @@ fn measure(
     let (mut ours, mut bare, mut errors, mut p50, mut p99, mut frames, mut rss) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut rates = vec![];
+    let mut through_plugin = vec![];
     for round in 1..=o.runs {
         eprintln!("xtask: ingest round {round}/{}", o.runs);
         let (mut hello, addr) = start_baseline(baseline, &cert, &key, false)?;
@@ -185,6 +197,14 @@ fn measure(
         eprintln!("xtask: {line}");
         p50.push(field(&line, "p50_ms"));
         p99.push(field(&line, "p99_ms"));
+        stop(server)?;
+
+        let (server, _) = start_omnigate(omnigate, data, false)?;
+        let mut args = common(format!("https://{}", server.addr));
+        args.extend(["--plugin".into(), "well-behaved".into()]);
+        let line = load(tool, &args)?;
+        eprintln!("xtask: plugin channel: {line}");
+        through_plugin.push(field(&line, "per_sec"));
         stop(server)?;
     }
 
@@ -228,6 +248,25 @@ fn measure(
         "| omnigate / bare, median of per-round ratios | {:.0}% | {} |",
         median(&ratios),
         ratios
+            .iter()
+            .map(|r| format!("{r:.0}%"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let plugin_ratios: Vec<f64> = through_plugin
+        .iter()
+        .zip(&ours)
+        .map(|(p, a)| 100.0 * p / a)
+        .collect();
+    println!(
+        "| the same through a channel plugin (signed WhatsApp-shaped webhooks parsed in the sandbox), msg/s | {:.0} | {} |",
+        median(&through_plugin),
+        list(&through_plugin)
+    );
+    println!(
+        "| plugin channel / API channel, median of per-round ratios | {:.0}% | {} |",
+        median(&plugin_ratios),
+        plugin_ratios
             .iter()
             .map(|r| format!("{r:.0}%"))
             .collect::<Vec<_>>()

@@ -64,6 +64,35 @@ pub fn lint() -> Result<(), String> {
     )
 }
 
+/// The plugins omnigate ships: what `cargo xtask run` installs.
+pub const FIRST_PARTY: [&str; 5] = [
+    "whatsapp-cloud",
+    "telegram",
+    "shopify",
+    "ticimax",
+    "ideasoft",
+];
+
+/// Copies the first-party components into `dropins` (the server's
+/// `plugins.dir`), where the next start installs what is new or newer.
+pub fn stage_first_party(dropins: &std::path::Path) -> Result<(), String> {
+    let out = dir().join("target").join(TARGET).join("release");
+    std::fs::create_dir_all(dropins)
+        .map_err(|e| format!("cannot create {}: {e}", dropins.display()))?;
+    for name in FIRST_PARTY {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        let from = out.join(&file);
+        std::fs::copy(&from, dropins.join(&file)).map_err(|e| {
+            format!(
+                "cannot copy {} to {}: {e}",
+                from.display(),
+                dropins.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// The components the last build produced.
 fn built() -> Result<Vec<PathBuf>, String> {
     let out = dir().join("target").join(TARGET).join("release");

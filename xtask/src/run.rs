@@ -21,6 +21,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         build.arg("--release");
     }
     run_ok(&mut build, "building omnigate")?;
+    // The first-party plugins, built from source, go to the drop-in
+    // directory; the server installs what is new at start.
+    crate::plugins::build()?;
+    let dropins = std::env::var_os("OMNIGATE_PLUGINS__DIR").map_or_else(
+        || root().join("data").join("plugins"),
+        std::path::PathBuf::from,
+    );
+    crate::plugins::stage_first_party(&dropins)?;
     let binary = root()
         .join("target")
         .join(if release { "release" } else { "debug" })
@@ -45,7 +53,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err("creating the first admin failed (see above)".into());
     }
     eprintln!(
-        "\nxtask: starting omnigate at https://127.0.0.1:8443/ (self-signed certificate; JSON API under /api/v1/, the web console is not built yet).\n\
+        "\nxtask: starting omnigate at https://127.0.0.1:8443/ (self-signed certificate; the web console at /, the JSON API under /api/v1/, first-party plugins from plugins/).\n\
          xtask: log in as {FIRST_ADMIN} with the password printed above (on later runs: the one you kept),\n\
          xtask: e.g. curl -k -c jar -H 'content-type: application/json' -d '{{\"email\":\"{FIRST_ADMIN}\",\"password\":\"...\"}}' https://127.0.0.1:8443/api/v1/auth/login\n\
          xtask: data lives in ./data; stop with Ctrl-C.\n"

@@ -12,8 +12,11 @@
 //! ([`FakeServer::resolve_entry`], [`FakeServer::ca_pem`]), so plugins run
 //! unchanged with their real URLs.
 
+pub mod ideasoft;
 pub mod server;
+pub mod shopify;
 pub mod telegram;
+pub mod ticimax;
 pub mod webhook;
 pub mod whatsapp;
 

@@ -44,7 +44,13 @@ struct Options {
     rate: Option<u64>,
     /// Only open this many idle WebSockets and report memory (no load).
     idle_agents: Option<usize>,
+    /// Send through a channel of this channel plugin (WhatsApp-shaped,
+    /// signed webhooks) instead of the API channel.
+    plugin: Option<String>,
 }
+
+/// The app secret of the benchmark's plugin channel.
+const APP_SECRET: &str = "bench-app-secret";
 
 fn options() -> Options {
     let mut o = Options {
@@ -59,6 +65,7 @@ fn options() -> Options {
         secs: 10,
         rate: None,
         idle_agents: None,
+        plugin: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -75,6 +82,7 @@ fn options() -> Options {
             "--secs" => o.secs = value().parse().unwrap(),
             "--rate" => o.rate = Some(value().parse().unwrap()),
             "--idle-agents" => o.idle_agents = Some(value().parse().unwrap()),
+            "--plugin" => o.plugin = Some(value()),
             other => panic!("unknown option {other}"),
         }
     }
@@ -277,14 +285,47 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i]) / 1000.0
 }
 
-fn message_body(run: u64, task: usize, seq: u64, contact: usize, sent_us: u64) -> String {
-    json!({
+/// One inbound message: the API channel's JSON, or a WhatsApp Cloud
+/// webhook (with its `X-Hub-Signature-256`) for a plugin channel.
+fn message_body(
+    plugin: bool,
+    run: u64,
+    task: usize,
+    seq: u64,
+    contact: usize,
+    sent_us: u64,
+) -> (String, Option<String>) {
+    if plugin {
+        let body = json!({
+            "object": "whatsapp_business_account",
+            "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": { "display_phone_number": "15550783881", "phone_number_id": "106540352242922" },
+                "contacts": [{ "profile": { "name": format!("Customer {contact}") }, "wa_id": format!("90555{contact:07}") }],
+                "messages": [{
+                    "from": format!("90555{contact:07}"), "id": format!("wamid.r{run}-{task}-{seq}"),
+                    "timestamp": "1749416383", "type": "text",
+                    "text": { "body": format!("t{sent_us} Merhaba, siparişim nerede?") }
+                }]
+            }}]}]
+        })
+        .to_string();
+        let signature = {
+            use hmac::{Hmac, Mac};
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
+            mac.update(body.as_bytes());
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        };
+        return (body, Some(signature));
+    }
+    let body = json!({
         "type": "message",
         "message_id": format!("r{run}-{task}-{seq}"),
         "contact": { "id": format!("c{contact}"), "name": format!("Customer {contact}") },
         "content": { "type": "text", "text": format!("t{sent_us} Merhaba, siparişim nerede?") },
     })
-    .to_string()
+    .to_string();
+    (body, None)
 }
 
 #[tokio::main]
@@ -306,7 +347,14 @@ async fn main() {
             &admin,
             reqwest::Method::POST,
             "/api/v1/channels",
-            json!({ "name": format!("bench {run}") }),
+            match &o.plugin {
+                Some(kind) => json!({
+                    "name": format!("bench {run}"),
+                    "kind": kind,
+                    "secrets": { "app_secret": APP_SECRET },
+                }),
+                None => json!({ "name": format!("bench {run}") }),
+            },
         )
         .await;
         let channel_id = channel["channel"]["id"].as_u64().unwrap();
@@ -408,11 +456,17 @@ async fn main() {
         let path = format!("/webhooks/{channel_id}");
         for chunk in (0..o.contacts).collect::<Vec<_>>().chunks(64) {
             futures_util::future::join_all(chunk.iter().map(|c| {
-                http.post(format!("{}{path}", o.url))
-                    .bearer_auth(&token)
+                let (body, signature) =
+                    message_body(o.plugin.is_some(), run, 9999, *c as u64, *c, 0);
+                let mut request = http
+                    .post(format!("{}{path}", o.url))
                     .header("content-type", "application/json")
-                    .body(message_body(run, 9999, *c as u64, *c, 0))
-                    .send()
+                    .body(body);
+                match signature {
+                    Some(signature) => request = request.header("x-hub-signature-256", signature),
+                    None => request = request.bearer_auth(&token),
+                }
+                request.send()
             }))
             .await;
         }
@@ -473,6 +527,7 @@ async fn load(
         let ok = Arc::clone(&ok);
         let contacts = o.contacts.max(1);
         let connections = o.connections.max(1);
+        let plugin = o.plugin.is_some();
         tasks.push(tokio::spawn(async move {
             let mut seq = 0u64;
             let mut ticker = per_task_interval.map(|i| {
@@ -490,11 +545,14 @@ async fn load(
                 seq += 1;
                 let contact = (seq as usize * 7919 + task) % contacts;
                 let sent_us = start.elapsed().as_micros() as u64;
+                let (body, signature) = message_body(plugin, run, task, seq, contact, sent_us);
                 let mut request = http
                     .post(&url)
                     .header("content-type", "application/json")
-                    .body(message_body(run, task, seq, contact, sent_us));
-                if !token.is_empty() {
+                    .body(body);
+                if let Some(signature) = signature {
+                    request = request.header("x-hub-signature-256", signature);
+                } else if !token.is_empty() {
                     request = request.bearer_auth(&token);
                 }
                 sent.fetch_add(1, Ordering::Relaxed);

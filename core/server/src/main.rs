@@ -5,6 +5,7 @@
 mod clock;
 mod commands;
 mod logging;
+mod plugin_admin;
 mod plugin_cli;
 mod serve;
 mod settings;
@@ -50,7 +51,8 @@ enum Command {
     /// Work with the message search index (server stopped).
     #[command(subcommand)]
     Search(SearchCommand),
-    /// Check, sign and make keys for plugins (no data directory needed).
+    /// Plugins: check, sign and make keys (offline); install, list, enable,
+    /// disable and remove them on the running server.
     #[command(subcommand)]
     Plugin(PluginCommand),
 }
@@ -86,6 +88,64 @@ enum PluginCommand {
         /// The `.wasm` component.
         wasm: PathBuf,
     },
+    /// Install or upgrade a plugin on the running server.
+    Install {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Its detached signature (`plugin sign`); required when the server
+        /// accepts signed plugins only.
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+        /// The `.wasm` component.
+        wasm: PathBuf,
+    },
+    /// List the running server's plugins.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Load a disabled plugin, or one the circuit breaker stopped.
+    Enable {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The plugin's name.
+        name: String,
+    },
+    /// Unload a plugin (its channels stop until it is enabled again).
+    Disable {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The plugin's name.
+        name: String,
+    },
+    /// Remove a plugin and its stored data (refused while a channel uses it).
+    Remove {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The plugin's name.
+        name: String,
+    },
+}
+
+/// How the plugin commands reach the running server.
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// The server's base URL (default: `server.listen`, over loopback when it
+    /// listens on every address).
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// An admin's API token.
+    #[arg(long, env = settings::API_TOKEN_ENV, hide_env_values = true)]
+    token: String,
+}
+
+impl ServerArgs {
+    fn target(self) -> plugin_admin::Target {
+        plugin_admin::Target {
+            server: self.server,
+            token: self.token,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,5 +257,32 @@ fn main() -> ExitCode {
         Command::Plugin(PluginCommand::Sign { key, out, wasm }) => {
             plugin_cli::sign(&key, &wasm, out.as_deref())
         }
+        Command::Plugin(PluginCommand::Install {
+            server,
+            signature,
+            wasm,
+        }) => plugin_admin::run(
+            &settings,
+            &server.target(),
+            plugin_admin::Operation::Install { wasm, signature },
+        ),
+        Command::Plugin(PluginCommand::List { server }) => {
+            plugin_admin::run(&settings, &server.target(), plugin_admin::Operation::List)
+        }
+        Command::Plugin(PluginCommand::Enable { server, name }) => plugin_admin::run(
+            &settings,
+            &server.target(),
+            plugin_admin::Operation::Enable(name),
+        ),
+        Command::Plugin(PluginCommand::Disable { server, name }) => plugin_admin::run(
+            &settings,
+            &server.target(),
+            plugin_admin::Operation::Disable(name),
+        ),
+        Command::Plugin(PluginCommand::Remove { server, name }) => plugin_admin::run(
+            &settings,
+            &server.target(),
+            plugin_admin::Operation::Remove(name),
+        ),
     }
 }

@@ -155,6 +155,9 @@ pub struct PluginSettings {
     pub http_ca_file: Option<PathBuf>,
 }
 
+/// The environment variable the plugin commands read an API token from.
+pub const API_TOKEN_ENV: &str = "OMNIGATE_API_TOKEN";
+
 impl PluginSettings {
     /// The plugin HTTP client's settings, with the CA file read.
     pub fn http_settings(&self) -> Result<omnigate_plugin_http::HttpSettings, SettingsError> {
@@ -384,7 +387,13 @@ impl Settings {
     /// Loads defaults, then `file` (which must exist when given), then the
     /// environment, and validates the result.
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
-        Settings::load_with_env(file, None)
+        // `OMNIGATE_API_TOKEN` is the plugin commands' credential, not a
+        // config key; every other `OMNIGATE_*` variable is config.
+        let env: config::Map<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k.starts_with("OMNIGATE_") && k != API_TOKEN_ENV)
+            .collect();
+        Settings::load_with_env(file, Some(env))
     }
 
     /// As [`Settings::load`], with the environment given explicitly (tests).

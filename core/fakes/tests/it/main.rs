@@ -3,7 +3,10 @@
 //! checked where it arrives, on the wire.
 
 mod channel_harness;
+mod ideasoft;
 mod plugin_http;
+mod shopify;
 mod support;
 mod telegram;
+mod ticimax;
 mod whatsapp_cloud;

@@ -411,3 +411,325 @@ async fn admins_install_disable_enable_and_remove_plugins_without_a_restart() {
         );
     }
 }
+
+/// Installs `wasm` through the API as the desk's admin.
+async fn install(desk: &Desk, wasm: Vec<u8>, signature: Option<&str>) -> Reply {
+    let server = &desk.server;
+    let mut request = server
+        .client
+        .post(server.url("/api/v1/plugins"))
+        .header("content-type", "application/wasm")
+        .body(wasm);
+    if let Auth::Session { cookie, csrf } = &desk.admin {
+        request = request
+            .header("cookie", format!("__Host-omnigate_session={cookie}"))
+            .header("x-csrf-token", csrf);
+    }
+    if let Some(signature) = signature {
+        request = request.header("x-omnigate-signature", signature.trim());
+    }
+    reply_of(request.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn a_plugin_that_fails_to_send_dead_letters_the_message_and_the_server_keeps_serving() {
+    let desk = Desk::start_with(&[("OMNIGATE_DESK__WEBHOOK_MAX_ATTEMPTS", "2")]).await;
+    let server = &desk.server;
+    let installed = install(&desk, wasm("faulty-send"), None).await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.text);
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+
+    for (n, fault) in ["panic", "loop", "memory"].into_iter().enumerate() {
+        let created = server
+            .call(
+                Method::POST,
+                "/api/v1/channels",
+                &desk.admin,
+                Some(json!({
+                    "name": format!("Faulty {fault}"),
+                    "kind": "faulty-send",
+                    "config": { "fault": fault },
+                })),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let channel = created.body["channel"]["id"].as_u64().unwrap();
+        let body =
+            json!({ "id": format!("in-{fault}"), "from": format!("contact-{n}"), "text": "hi" })
+                .to_string();
+        let taken = post_webhook(server, channel, &body, "").await;
+        assert_eq!(taken.body["received"], 1, "{}", taken.text);
+        let conversation = server
+            .call(Method::GET, "/api/v1/inbox", &agent, None)
+            .await
+            .body["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_u64().unwrap())
+            .max()
+            .unwrap();
+        let sent = reply_text(server, &agent, conversation, "hello").await;
+        assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+        let id = sent.body["message"]["id"].as_u64().unwrap();
+
+        // The first attempt fails; the retry comes after the backoff on the
+        // clock, fails too, and the message is given up on.
+        let mut failed = Value::Null;
+        for _ in 0..300 {
+            desk.clock.advance_secs(10);
+            if let Some(message) = thread(server, &agent, conversation)
+                .await
+                .into_iter()
+                .find(|m| m["id"] == id && m["delivery"] == "failed")
+            {
+                failed = message;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reason = failed["failure_reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("faulty-send@0.1.0") && reason.contains("send"),
+            "{fault}: {failed}"
+        );
+        let dead = server
+            .call(Method::GET, "/api/v1/deliveries/dead", &desk.admin, None)
+            .await;
+        assert!(
+            dead.body["dead_letters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["message_id"] == id),
+            "{fault}: {}",
+            dead.text
+        );
+        // Serving throughout.
+        let health = server
+            .client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+    }
+    // Failures in a row (no successful call between them) trip the
+    // breaker; admins are told, and the plugin list shows it stopped.
+    let conversation = server
+        .call(Method::GET, "/api/v1/inbox", &agent, None)
+        .await
+        .body["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    for _ in 0..3 {
+        let sent = reply_text(server, &agent, conversation, "again").await;
+        assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+    }
+    let mut tripped = Value::Null;
+    for _ in 0..300 {
+        desk.clock.advance_secs(10);
+        let list = server
+            .call(Method::GET, "/api/v1/plugins", &desk.admin, None)
+            .await;
+        if list.body["plugins"][0]["tripped"] == true {
+            tripped = list.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        tripped["plugins"][0]["name"], "faulty-send",
+        "never tripped"
+    );
+    let audit = server
+        .call(Method::GET, "/api/v1/audit?limit=200", &desk.admin, None)
+        .await;
+    assert!(audit.text.contains("plugin.tripped"), "{}", audit.text);
+}
+
+#[tokio::test]
+async fn an_upgrade_under_load_loses_no_message() {
+    let provider = fake_provider();
+    let desk = desk_with_plugin(&provider).await;
+    let server = &desk.server;
+    let channel = plugin_channel(&desk).await;
+
+    // A provider keeps delivering while the admin upgrades the plugin.
+    const MESSAGES: usize = 120;
+    let sender = {
+        let client = server.client.clone();
+        let url = server.url(&format!("/webhooks/{channel}"));
+        tokio::spawn(async move {
+            let mut refused = Vec::new();
+            for n in 0..MESSAGES {
+                let body = inbound_text(&format!("wamid.LOAD{n}"), &format!("9055500{n:04}"), "hi");
+                let mut status = StatusCode::SERVICE_UNAVAILABLE;
+                // A provider redelivers what was not answered 200.
+                for _ in 0..20 {
+                    status = client
+                        .post(&url)
+                        .header("x-hub-signature-256", sign("s3cret", &body))
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap()
+                        .status();
+                    if status == StatusCode::OK {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                if status != StatusCode::OK {
+                    refused.push(n);
+                }
+            }
+            refused
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let upgraded = install(&desk, wasm("well-behaved-next"), None).await;
+    assert_eq!(upgraded.status, StatusCode::CREATED, "{}", upgraded.text);
+    assert_eq!(upgraded.body["version"], "0.2.0");
+    assert_eq!(upgraded.body["loaded"], true);
+    let refused = sender.await.unwrap();
+    assert!(refused.is_empty(), "never taken: {refused:?}");
+
+    // Every message is stored exactly once: one conversation per contact.
+    let mut seen = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/conversations?limit=100&cursor={c}"),
+            None => "/api/v1/conversations?limit=100".to_owned(),
+        };
+        let page = server.call(Method::GET, &path, &desk.admin, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        seen += page.body["conversations"].as_array().unwrap().len();
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, MESSAGES);
+    // An older version does not replace a newer one.
+    install(&desk, wasm("well-behaved"), None)
+        .await
+        .assert_error(StatusCode::CONFLICT, "plugin_not_newer");
+}
+
+#[tokio::test]
+async fn signed_only_mode_refuses_an_unsigned_plugin_and_takes_a_signed_one() {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("author.key");
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_omnigate"))
+        .args(["plugin", "keygen", "--out"])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let printed = String::from_utf8_lossy(&made.stdout).into_owned();
+    let public = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("public key (add to plugins.trusted_keys): "))
+        .unwrap()
+        .to_owned();
+    let wasm_file = keys.path().join("trap.wasm");
+    std::fs::write(&wasm_file, wasm("trap")).unwrap();
+    let signed = std::process::Command::new(env!("CARGO_BIN_EXE_omnigate"))
+        .args(["plugin", "sign", "--key"])
+        .arg(&key_file)
+        .arg(&wasm_file)
+        .output()
+        .unwrap();
+    assert!(signed.status.success());
+    let signature = std::fs::read_to_string(keys.path().join("trap.wasm.sig")).unwrap();
+
+    let desk = Desk::start_with(&[
+        ("OMNIGATE_PLUGINS__TRUSTED_KEYS", public.as_str()),
+        ("OMNIGATE_PLUGINS__REQUIRE_SIGNED", "true"),
+    ])
+    .await;
+    install(&desk, wasm("trap"), None)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "plugin_signature");
+    // A signature of another file does not verify.
+    install(&desk, wasm("well-behaved"), Some(&signature))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "plugin_signature");
+    let taken = install(&desk, wasm("trap"), Some(&signature)).await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.text);
+    assert!(taken.body["signed_by"].is_string(), "{}", taken.text);
+}
+
+#[tokio::test]
+async fn the_plugin_commands_manage_the_running_server() {
+    let desk = Desk::start().await;
+    let server = &desk.server;
+    let token = server
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &desk.admin,
+            Some(json!({ "name": "ops" })),
+        )
+        .await;
+    let token = token.body["secret"].as_str().unwrap().to_owned();
+    let files = tempfile::tempdir().unwrap();
+    let trap = files.path().join("trap.wasm");
+    std::fs::write(&trap, wasm("trap")).unwrap();
+    let url = format!("https://127.0.0.1:{}", server.addr.port());
+    let dir = desk.dir.path().to_owned();
+    let cli = move |args: Vec<String>| {
+        let (dir, url, token) = (dir.clone(), url.clone(), token.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                crate::harness::omnigate(&dir)
+                    .args(["plugin"])
+                    .args(&args)
+                    .args(["--server", &url])
+                    .env("OMNIGATE_API_TOKEN", &token)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let text = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+
+    let out = cli(vec!["install".into(), trap.display().to_string()]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).starts_with("trap 0.1.0 (channel) loaded"),
+        "{}",
+        text(&out)
+    );
+    let out = cli(vec!["disable".into(), "trap".into()]).await;
+    assert!(
+        text(&out).contains("trap 0.1.0 (channel) disabled"),
+        "{}",
+        text(&out)
+    );
+    let out = cli(vec!["list".into()]).await;
+    assert_eq!(text(&out), "trap 0.1.0 (channel) disabled\n");
+    let out = cli(vec!["enable".into(), "trap".into()]).await;
+    assert!(text(&out).contains("loaded"), "{}", text(&out));
+    let out = cli(vec!["remove".into(), "trap".into()]).await;
+    assert_eq!(text(&out), "removed trap\n");
+    // A refusal exits 4 with the server's reason.
+    let out = cli(vec!["remove".into(), "trap".into()]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("not_found"), "{}", text(&out));
+}
