@@ -58,7 +58,15 @@ pub fn request(message: &OutboundMessage) -> Result<(&'static str, Value), Provi
             "sendMessage"
         }
         Content::Media(media) => {
-            // A file_id of an earlier upload or an HTTP URL Telegram fetches.
+            // A file_id of an earlier upload or an HTTP URL Telegram fetches;
+            // omnigate's own attachment reference (the file's SHA-256 in
+            // hex) names bytes the plugin cannot read through the interface.
+            if media.reference.len() == 64 && media.reference.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                return Err(ProviderError::UnsupportedContent(
+                    "this Telegram channel sends files by URL or file_id; an attachment stored on the appliance cannot be uploaded by the plugin yet".into(),
+                ));
+            }
             let (method, field) = match media.kind {
                 MediaKind::Image => ("sendPhoto", "photo"),
                 MediaKind::Video => ("sendVideo", "video"),

@@ -83,11 +83,23 @@ fn kind_name(kind: MediaKind) -> &'static str {
     }
 }
 
+/// Whether `reference` is omnigate's own attachment reference (the file's
+/// SHA-256 in hex), which names bytes on the appliance the provider cannot
+/// reach and the interface gives the plugin no way to read.
+pub fn is_attachment_reference(reference: &str) -> bool {
+    reference.len() == 64 && reference.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// `{"link": ...}` when the reference is an `https://` URL WhatsApp can
 /// fetch, else `{"id": ...}`: a media id from an earlier upload (reference
 /// 1.5: one or the other, never both). Audio and stickers take no caption;
 /// only documents take a file name.
 fn media_payload(media: &Media) -> Result<(&'static str, Value), ProviderError> {
+    if is_attachment_reference(&media.reference) {
+        return Err(ProviderError::UnsupportedContent(
+            "this WhatsApp channel sends files by URL or WhatsApp media id; an attachment stored on the appliance cannot be uploaded by the plugin yet".into(),
+        ));
+    }
     let kind = kind_name(media.kind);
     let mut payload = Map::new();
     if media.reference.starts_with("https://") || media.reference.starts_with("http://") {

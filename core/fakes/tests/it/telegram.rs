@@ -485,6 +485,13 @@ fn send_media_interactive_location_and_contact() {
         tg.send(&outbound(&to, template)),
         Err(ProviderError::UnsupportedContent(_))
     ));
+    assert!(matches!(
+        tg.send(&outbound(
+            &to,
+            media(MediaKind::Image, &"0f".repeat(32), "image/jpeg")
+        )),
+        Err(ProviderError::UnsupportedContent(_))
+    ));
     assert_eq!(
         fake.server.requests().len(),
         requests,

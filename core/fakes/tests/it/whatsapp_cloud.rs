@@ -697,6 +697,18 @@ fn content_whatsapp_cannot_carry_is_refused_before_any_request() {
         wa.send(&outbound(CONTACT, reply)),
         Err(ProviderError::UnsupportedContent(_))
     ));
+    let stored = Content::Media(Media {
+        kind: MediaKind::Image,
+        reference: "ab".repeat(32),
+        mime: "image/jpeg".into(),
+        size_bytes: Some(10),
+        caption: None,
+        filename: None,
+    });
+    assert!(matches!(
+        wa.send(&outbound(CONTACT, stored)),
+        Err(ProviderError::UnsupportedContent(m)) if m.contains("appliance")
+    ));
     assert!(fake.server.requests().is_empty());
 }
 
