@@ -238,6 +238,9 @@ struct WaStatus {
     id: String,
     status: String,
     timestamp: String,
+    /// Newer payloads may leave it out when the recipient is known by a
+    /// business-scoped user id only; the report still names the message.
+    #[serde(default)]
     recipient_id: String,
     #[serde(default)]
     errors: Vec<Value>,
