@@ -15,6 +15,10 @@
 pub mod ideasoft;
 pub mod server;
 pub mod shopify;
+pub mod telegram;
 pub mod ticimax;
+pub mod webhook;
+pub mod whatsapp;
 
 pub use server::{FakeServer, Recorded};
+pub use webhook::InboundWebhook;
