@@ -323,6 +323,38 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
             None,
             Allowed::Admin,
         ),
+        (Method::GET, "/api/v1/shops".into(), None, Allowed::Agent),
+        (Method::POST, "/api/v1/shops".into(), None, Allowed::Admin),
+        (
+            Method::PATCH,
+            "/api/v1/shops/999".into(),
+            Some(json!({})),
+            Allowed::Admin,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/shops/999".into(),
+            None,
+            Allowed::Admin,
+        ),
+        (
+            Method::GET,
+            "/api/v1/shops/999/products?q=x".into(),
+            None,
+            Allowed::Agent,
+        ),
+        (
+            Method::GET,
+            "/api/v1/shops/999/orders/1".into(),
+            None,
+            Allowed::Agent,
+        ),
+        (
+            Method::GET,
+            "/api/v1/conversations/999/orders".into(),
+            None,
+            Allowed::Agent,
+        ),
         (Method::GET, "/api/v1/plugins".into(), None, Allowed::Admin),
         (Method::POST, "/api/v1/plugins".into(), None, Allowed::Admin),
         (
