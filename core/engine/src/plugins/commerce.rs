@@ -162,14 +162,23 @@ impl Engine {
 }
 
 /// The contact's phone: the one the channel gave, else their channel id
-/// when it is a phone number (WhatsApp's `wa_id`).
+/// when it is a phone number (WhatsApp's `wa_id`). Bare international
+/// digits (WhatsApp gives numbers without the `+`) get their `+`, so shops
+/// that store E.164 match them.
 fn phone_of(contact: &ContactRecord) -> Option<String> {
-    if let Some(phone) = contact.phone.as_ref().filter(|p| !p.trim().is_empty()) {
-        return Some(phone.trim().to_owned());
+    let international = |digits: &str| {
+        (digits.len() >= 7 && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| format!("+{digits}"))
+    };
+    if let Some(phone) = contact
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        return Some(international(phone).unwrap_or_else(|| phone.to_owned()));
     }
-    let id = contact.external_id.trim_start_matches('+');
-    (id.len() >= 7 && id.len() <= 15 && id.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("+{id}"))
+    international(contact.external_id.trim_start_matches('+'))
 }
 
 fn shop_error_text(error: &ShopError) -> String {
@@ -215,5 +224,9 @@ mod tests {
         );
         assert_eq!(phone_of(&contact("telegram-user-1", None)), None);
         assert_eq!(phone_of(&contact("12345", None)), None);
+        assert_eq!(
+            phone_of(&contact("x", Some("905321112233"))).as_deref(),
+            Some("+905321112233")
+        );
     }
 }
