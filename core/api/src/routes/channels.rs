@@ -136,7 +136,8 @@ mod double_option {
     }
 }
 
-fn check_name(name: &str) -> Result<String, ValidationError> {
+/// A channel's or shop's name: trimmed, 1 to 100 characters.
+pub(crate) fn check_name(name: &str) -> Result<String, ValidationError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ValidationError::new(

@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, Query, parse_id};
+use crate::routes::channels::check_name;
 use crate::routes::conversations::caller;
 use crate::state::AppState;
 
@@ -294,17 +295,6 @@ impl From<ShopFailure> for ApiError {
             ShopFailure::Engine(e) => e.into(),
         }
     }
-}
-
-fn check_name(name: &str) -> Result<String, ValidationError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ValidationError::new(
-            "name",
-            "must have 1 to 100 characters",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 fn manifest_of(state: &AppState, plugin: &str) -> Result<omnigate_plugin_host::Manifest, ApiError> {

@@ -352,10 +352,7 @@ impl Plugins {
         source: Option<String>,
     ) -> Result<PluginStatus, PluginsError> {
         let _admin = self.admin.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut record = self
-            .store
-            .plugin(name)?
-            .ok_or_else(|| PluginsError::NotFound(name.to_owned()))?;
+        let mut record = self.record(name)?;
         let current = read(&self.loaded).get(name).cloned();
         match current {
             Some(loaded) if record.enabled => loaded.plugin.enable(),
@@ -383,10 +380,7 @@ impl Plugins {
         source: Option<String>,
     ) -> Result<PluginStatus, PluginsError> {
         let _admin = self.admin.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut record = self
-            .store
-            .plugin(name)?
-            .ok_or_else(|| PluginsError::NotFound(name.to_owned()))?;
+        let mut record = self.record(name)?;
         record.enabled = false;
         self.store.put_plugin(&record)?;
         write(&self.loaded).remove(name);
@@ -458,11 +452,13 @@ impl Plugins {
 
     /// One installed plugin.
     pub fn status(&self, name: &str) -> Result<PluginStatus, PluginsError> {
-        let record = self
-            .store
+        Ok(self.status_of(self.record(name)?))
+    }
+
+    fn record(&self, name: &str) -> Result<PluginRecord, PluginsError> {
+        self.store
             .plugin(name)?
-            .ok_or_else(|| PluginsError::NotFound(name.to_owned()))?;
-        Ok(self.status_of(record))
+            .ok_or_else(|| PluginsError::NotFound(name.to_owned()))
     }
 
     fn status_of(&self, record: PluginRecord) -> PluginStatus {
@@ -483,13 +479,18 @@ impl Plugins {
 
     /// The loaded channel plugin of a channel kind, or why there is none.
     pub fn channel_plugin(&self, kind: &str) -> Result<Arc<Loaded>, PluginsError> {
-        match self.get(kind) {
-            Some(loaded) if loaded.plugin.manifest().kind == PluginKind::Channel => Ok(loaded),
-            Some(_) => Err(PluginsError::NotFound(kind.to_owned())),
-            None if self.store.plugin(kind)?.is_some() => {
-                Err(PluginsError::NotEnabled(kind.to_owned()))
+        self.loaded_of_kind(kind, PluginKind::Channel)
+    }
+
+    /// The loaded plugin `name` if it is of `kind`, or why there is none.
+    fn loaded_of_kind(&self, name: &str, kind: PluginKind) -> Result<Arc<Loaded>, PluginsError> {
+        match self.get(name) {
+            Some(loaded) if loaded.plugin.manifest().kind == kind => Ok(loaded),
+            Some(_) => Err(PluginsError::NotFound(name.to_owned())),
+            None if self.store.plugin(name)?.is_some() => {
+                Err(PluginsError::NotEnabled(name.to_owned()))
             }
-            None => Err(PluginsError::NotFound(kind.to_owned())),
+            None => Err(PluginsError::NotFound(name.to_owned())),
         }
     }
 
@@ -525,14 +526,7 @@ impl Plugins {
 
     /// The loaded commerce plugin `name`, or why there is none.
     pub fn commerce_plugin(&self, name: &str) -> Result<Arc<Loaded>, PluginsError> {
-        match self.get(name) {
-            Some(loaded) if loaded.plugin.manifest().kind == PluginKind::Commerce => Ok(loaded),
-            Some(_) => Err(PluginsError::NotFound(name.to_owned())),
-            None if self.store.plugin(name)?.is_some() => {
-                Err(PluginsError::NotEnabled(name.to_owned()))
-            }
-            None => Err(PluginsError::NotFound(name.to_owned())),
-        }
+        self.loaded_of_kind(name, PluginKind::Commerce)
     }
 
     /// Forgets the binding of a channel whose settings changed.
