@@ -52,6 +52,9 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// How often a message whose channel plugin is switched off looks again.
+const PAUSED_RECHECK: Duration = Duration::from_secs(60);
+
 /// The longest `Retry-After` honoured: an integrator that asks for a day
 /// is more likely misconfigured than busy.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
@@ -188,6 +191,12 @@ async fn attempt(
             // does not exist): the agent sees why now.
             tracing::info!(message_id = message.id, %reason, "the channel refused an outbound message");
             return fail(engine, &job, channel.id, &reason);
+        }
+        SendOutcome::Paused(reason) => {
+            job.next_attempt_ms = engine.now().plus(PAUSED_RECHECK).0;
+            job.last_error = Some(reason);
+            store.reschedule_delivery(&job)?;
+            return Ok(());
         }
         SendOutcome::Retry { reason, after } => (reason, after),
     };

@@ -67,6 +67,9 @@ pub(crate) enum SendOutcome {
     },
     /// Trying again would not help (window closed, invalid recipient...).
     Failed(String),
+    /// The channel's plugin is not installed or an admin disabled it: the
+    /// message waits without spending its attempts.
+    Paused(String),
 }
 
 impl Engine {
@@ -337,12 +340,7 @@ impl Engine {
     ) -> Result<SendOutcome, EngineError> {
         let (loaded, binding) = match self.channel_plugin(channel) {
             Ok(pair) => pair,
-            Err(refusal) => {
-                return Ok(SendOutcome::Retry {
-                    reason: refusal.to_string(),
-                    after: None,
-                });
-            }
+            Err(refusal) => return Ok(SendOutcome::Paused(refusal.to_string())),
         };
         let outbound = OutboundMessage {
             recipient,

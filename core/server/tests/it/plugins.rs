@@ -297,6 +297,53 @@ async fn a_plugin_channel_takes_webhooks_and_sends_replies_through_its_plugin() 
     let taken = post_webhook(server, channel, &report, &sign("s3cret", &report)).await;
     assert_eq!(taken.body["statuses"], 1, "{}", taken.text);
     wait_for_delivery(server, &agent, conversation, id, "read").await;
+
+    // While an admin has the plugin disabled, replies wait without spending
+    // their attempts, and go out once it is enabled again.
+    let disabled = server
+        .call(
+            Method::POST,
+            "/api/v1/plugins/well-behaved/disable",
+            &desk.admin,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    let sent = reply_text(server, &agent, conversation, "Bir dakika").await;
+    let waiting = sent.body["message"]["id"].as_u64().unwrap();
+    let mut pending = Value::Null;
+    for _ in 0..200 {
+        let list = server
+            .call(Method::GET, "/api/v1/deliveries/pending", &desk.admin, None)
+            .await;
+        if let Some(job) = list.body["deliveries"]
+            .as_array()
+            .and_then(|jobs| jobs.iter().find(|j| j["message_id"] == waiting))
+            .filter(|j| !j["last_error"].is_null())
+        {
+            pending = job.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(pending["attempts"], 0, "{pending}");
+    assert!(
+        pending["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not enabled"),
+        "{pending}"
+    );
+    server
+        .call(
+            Method::POST,
+            "/api/v1/plugins/well-behaved/enable",
+            &desk.admin,
+            Some(json!({})),
+        )
+        .await;
+    desk.clock.advance_secs(61);
+    wait_for_delivery(server, &agent, conversation, waiting, "sent").await;
 }
 
 #[tokio::test]
