@@ -216,6 +216,24 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     assert.ok([401, 403].includes(old.status), `the old token answered ${old.status}`);
   });
 
+  it('upgrades a plugin through the page, its channel keeps working, and an older file is refused', async () => {
+    await page.click('#admin-plugins-link');
+    await pluginRow('well-behaved').waitFor();
+    await page.setInputFiles('#plugin-file', join(WASM, 'well_behaved_next.wasm'));
+    await page.click('#plugin-install-submit');
+    await page.locator('#plugin-install-result').filter({ hasText: 'well-behaved upgraded from 0.1.0 to 0.2.0.' }).waitFor({ timeout: INSTALL_TIMEOUT });
+    await pluginRow('well-behaved').locator('.plugin-version').filter({ hasText: '0.2.0' }).waitFor();
+    await pluginRow('well-behaved').locator('.plugin-description').filter({ hasText: 'next version' }).waitFor();
+    const handshake = await server.request('GET', `/webhooks/${ids.plugin}?hub.mode=subscribe&hub.verify_token=verify-2&hub.challenge=815`);
+    assert.equal(handshake.text, '815');
+
+    await page.setInputFiles('#plugin-file', join(WASM, 'well_behaved.wasm'));
+    await page.click('#plugin-install-submit');
+    await page.locator('#plugin-install-error').filter({ hasText: /^Refused: .*0\.1\.0/ }).waitFor({ timeout: INSTALL_TIMEOUT });
+    assert.equal(await page.textContent('#plugin-install-result'), '');
+    await pluginRow('well-behaved').locator('.plugin-version').filter({ hasText: '0.2.0' }).waitFor();
+  });
+
   it('refuses to remove a plugin a channel uses, shows its health on the channel, removes an unused one', async () => {
     await page.click('#admin-plugins-link');
     await pluginRow('well-behaved').waitFor();
