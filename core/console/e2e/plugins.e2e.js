@@ -172,6 +172,13 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     assert.equal(handshake.status, 200);
     assert.equal(handshake.text, '4711');
     await page.screenshot({ path: join(SHOTS, '21-channels.png') });
+
+    // A secret that is not required can be removed.
+    await page.getByRole('button', { name: 'Edit: WhatsApp Sales', exact: true }).click();
+    await page.getByRole('checkbox', { name: 'Remove the stored App secret', exact: true }).check();
+    await page.click('#edit-channel-submit');
+    await line.locator('.secret-unset').filter({ hasText: 'App secret: not set' }).waitFor();
+    assert.deepEqual((await server.api('GET', `/api/v1/channels/${made.id}`)).channel.secrets_set, []);
   });
 
   it('creates an API channel and shows its token once; disables it and rotates the token', async () => {

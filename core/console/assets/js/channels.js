@@ -8,7 +8,7 @@ import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
-import { loadPlugins, pluginStateBadge, confirmDialog } from './plugins.js';
+import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, POLL_MS } from './plugins.js';
 
 const INPUT_TYPES = { string: 'text', url: 'url', integer: 'number', boolean: 'checkbox' };
 
@@ -54,17 +54,24 @@ export function renderChannels(root) {
       create));
   const ctx = { list, once, create, plugins: [] };
   ctx.refresh = () => drawList(ctx);
+  // Plugin health changes without a live event: re-read now and then.
+  whileShown(list, POLL_MS, () => drawList(ctx, true));
   return ctx.refresh().then(() => drawCreate(ctx));
 }
 
 // ---- the list ---------------------------------------------------------
 
-async function drawList(ctx) {
-  let channels;
-  const [plugins, answer] = await Promise.all([loadPlugins(), api('GET', '/api/v1/channels').catch((e) => { fail(e); return null; })]);
+async function drawList(ctx, quiet = false) {
+  const [plugins, answer] = await Promise.all([
+    loadPlugins(quiet),
+    api('GET', '/api/v1/channels').catch((e) => { if (!quiet) fail(e); return null; }),
+  ]);
+  if (!answer || !plugins) return;
+  const seen = JSON.stringify([plugins, answer]);
+  if (quiet && seen === ctx.seen) return;
+  ctx.seen = seen;
   ctx.plugins = plugins;
-  if (!answer) return;
-  ({ channels } = answer);
+  const { channels } = answer;
   const rows = channels.map((c) => {
     const plugin = c.kind === 'api' ? null : plugins.find((p) => p.name === c.kind);
     const url = webhookUrl(c);
@@ -182,7 +189,10 @@ function settingsFields(prefix, plugin, channel) {
     const state = f.secret && channel
       ? h('span', { class: `hint secret-state ${isSet ? 'secret-set' : 'secret-unset'}`, id: `${id}-state`, text: isSet ? t('channels.secret_set_keep') : t('channels.secret_unset') })
       : null;
-    return { f, input, row: h('div', { class: type === 'checkbox' ? 'field field-check' : 'field' }, label, input, state) };
+    // A stored secret that is not required may be removed.
+    const clear = isSet && !f.required ? h('input', { type: 'checkbox', id: `${id}-clear` }) : null;
+    const clearRow = clear ? h('span', { class: 'secret-clear' }, clear, h('label', { for: `${id}-clear`, text: t('channels.secret_clear', { label: f.label }) })) : null;
+    return { f, input, clear, row: h('div', { class: type === 'checkbox' ? 'field field-check' : 'field' }, label, input, state, clearRow) };
   });
   const fieldset = h('fieldset', { class: 'plugin-settings', id: `${prefix}-settings` },
     h('legend', { text: t('channels.settings_of', { plugin: plugin.name }) }),
@@ -192,11 +202,13 @@ function settingsFields(prefix, plugin, channel) {
     const config = {};
     const secrets = {};
     const missing = [];
-    for (const { f, input } of inputs) {
+    for (const { f, input, clear } of inputs) {
       const value = input.type === 'checkbox' ? String(input.checked) : input.value.trim();
       if (f.secret) {
-        // Blank keeps the stored secret (on create: none is set).
+        // Blank keeps the stored secret (on create: none is set); an
+        // empty value removes it.
         if (value) secrets[f.key] = value;
+        else if (clear && clear.checked) secrets[f.key] = '';
         else if (f.required && !(channel && channel.secrets_set.includes(f.key))) missing.push(f.label);
       } else {
         if (!value && f.required) missing.push(f.label);

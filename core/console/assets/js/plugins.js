@@ -7,14 +7,17 @@ import { t, formatDateTime } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
 
-/** `GET /api/v1/plugins`: the list, or [] with a toast when it fails. */
-export async function loadPlugins() {
+/** `GET /api/v1/plugins`: the list; when it fails, [] with a toast, or
+ * null when `quiet` (a background re-read keeps what is shown). */
+export async function loadPlugins(quiet = false) {
   try {
     const { plugins } = await api('GET', '/api/v1/plugins');
     return plugins;
   } catch (e) {
     // A server without the plugin host has no plugins to show.
-    if (e.code !== 'plugins_unavailable') fail(e);
+    if (e.code === 'plugins_unavailable') return [];
+    if (quiet) return null;
+    fail(e);
     return [];
   }
 }
@@ -55,11 +58,32 @@ export function renderPlugins(root) {
       form));
   const refresh = () => drawTable(table, refresh);
   drawInstall(form, refresh);
+  // No live event tells of a breaker trip or another admin's change: the
+  // table is re-read now and then, and redrawn only when it changed.
+  whileShown(table, POLL_MS, () => drawTable(table, refresh, true));
   return refresh();
 }
 
-async function drawTable(box, refresh) {
-  const plugins = await loadPlugins();
+/** How often the admin pages re-read plugins and channels. */
+export const POLL_MS = 10000;
+
+/** Calls `fn` every `ms` while `el` is in the page and the tab visible. */
+export function whileShown(el, ms, fn) {
+  const timer = setInterval(() => {
+    if (!el.isConnected) { clearInterval(timer); return; }
+    if (document.visibilityState === 'visible') fn();
+  }, ms);
+}
+
+/** What a list looked like when last drawn, to skip redrawing the same. */
+const drawn = new WeakMap();
+
+async function drawTable(box, refresh, quiet = false) {
+  const plugins = await loadPlugins(quiet);
+  if (!plugins) return plugins;
+  const seen = JSON.stringify(plugins);
+  if (quiet && drawn.get(box) === seen) return plugins;
+  drawn.set(box, seen);
   const action = async (button, method, path, done) => {
     button.disabled = true;
     try {
@@ -73,7 +97,7 @@ async function drawTable(box, refresh) {
     const toggle = h('button', {
       type: 'button',
       class: stopped ? 'plugin-enable' : 'plugin-disable',
-      id: `plugin-${stopped ? 'enable' : 'disable'}-${p.name}`,
+      id: `plugin-toggle-${p.name}`,
       text: stopped ? t('plugins.enable') : t('plugins.disable'),
       'aria-label': `${stopped ? t('plugins.enable') : t('plugins.disable')}: ${p.name}`,
       on: {
