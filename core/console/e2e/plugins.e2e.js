@@ -97,8 +97,11 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     assert.match(await wb.locator('.plugin-calls').textContent(), /^(\d+|—)$/);
     await page.screenshot({ path: join(SHOTS, '20-plugins.png') });
 
-    await page.getByRole('button', { name: 'Disable: well-behaved', exact: true }).click();
+    // By keyboard: the focus stays on the button through the redraw.
+    await page.getByRole('button', { name: 'Disable: well-behaved', exact: true }).focus();
+    await page.keyboard.press('Enter');
     await wb.locator('.plugin-state.state-disabled').filter({ hasText: 'Disabled' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === 'plugin-toggle-well-behaved');
     let listed = (await server.api('GET', '/api/v1/plugins')).plugins.find((p) => p.name === 'well-behaved');
     assert.equal(listed.enabled, false);
     await page.getByRole('button', { name: 'Enable: well-behaved', exact: true }).click();

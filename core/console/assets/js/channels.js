@@ -82,7 +82,9 @@ async function drawList(ctx, quiet = false) {
       'aria-label': `${c.disabled ? t('channels.enable') : t('channels.disable')}: ${c.name}`,
       on: {
         click: async () => {
-          toggle.disabled = true;
+          // Busy, not disabled, so the focus survives the redraw.
+          if (toggle.getAttribute('aria-busy') === 'true') return;
+          toggle.setAttribute('aria-busy', 'true');
           try {
             await api('PATCH', `/api/v1/channels/${c.id}`, { disabled: !c.disabled });
             toast(t('admin.saved'));
@@ -267,7 +269,8 @@ function drawCreate(ctx) {
           drawCreate(ctx);
           if (answer.channel.kind === 'api') showOnce(ctx, t('channels.created', { name: answer.channel.name }), answer);
           else {
-            replace(ctx.once, h('p', { class: 'result', role: 'status', id: 'channel-created', text: t('channels.created_plugin', { name: answer.channel.name, url: webhookUrl(answer.channel) }) }));
+            replace(ctx.once, h('p', { class: 'result', role: 'status', id: 'channel-created', tabIndex: -1, text: t('channels.created_plugin', { name: answer.channel.name, url: webhookUrl(answer.channel) }) }));
+            $('channel-created').focus();
           }
         } catch (e) {
           error.textContent = e.code === 'network' ? t('error.network') : e.message;

@@ -85,7 +85,10 @@ async function drawTable(box, refresh, quiet = false) {
   if (quiet && drawn.get(box) === seen) return plugins;
   drawn.set(box, seen);
   const action = async (button, method, path, done) => {
-    button.disabled = true;
+    // Busy, not disabled: a disabled button would lose the keyboard focus
+    // that keepFocus gives back after the redraw.
+    if (button.getAttribute('aria-busy') === 'true') return;
+    button.setAttribute('aria-busy', 'true');
     try {
       await api(method, path);
       if (done) toast(done);
@@ -165,7 +168,16 @@ export function confirmDialog(id, title, text, confirmLabel, onConfirm) {
   h('div', { class: 'buttons' },
     submit,
     h('button', { type: 'button', id: `${id}-cancel`, text: t('action.cancel'), on: { click: () => dlg.close() } }))));
-  dlg.addEventListener('close', () => dlg.remove());
+  const opener = document.activeElement;
+  dlg.addEventListener('close', () => {
+    dlg.remove();
+    // The list under the dialog may have been redrawn: focus goes back to
+    // the same control if it is still there, else to the page.
+    if (opener && !opener.isConnected) {
+      const again = opener.id && document.getElementById(opener.id);
+      (again || document.getElementById('main'))?.focus({ preventScroll: true });
+    }
+  });
   document.body.append(dlg);
   dlg.showModal();
   return dlg;
