@@ -8,10 +8,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
-import { Server, REPO, ADMIN } from './harness.js';
+import { Server, REPO, ADMIN, binary } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = join(REPO, 'target', 'console-e2e');
@@ -35,7 +36,7 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
-    for (const name of ['well_behaved', 'template_channel', 'future_interface']) {
+    for (const name of ['well_behaved', 'well_behaved_next', 'template_channel', 'future_interface', 'echo_flow']) {
       assert.ok(existsSync(join(WASM, `${name}.wasm`)), `${name}.wasm is missing: run \`cargo xtask plugins\``);
     }
     mkdirSync(SHOTS, { recursive: true });
@@ -272,6 +273,37 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     await page.locator('#admin-plugins-title').filter({ hasText: 'Kurulu eklentiler' }).waitFor();
     await pluginRow('well-behaved').locator('.state-disabled').filter({ hasText: 'Devre dışı' }).waitFor();
     await page.selectOption('#pref-language', 'en');
+    assert.deepEqual(problems, []);
+  });
+
+  it('in signed-only mode, sends the signature file and shows who signed; refuses an unsigned file', async () => {
+    // A key, a signed copy of echo_flow.wasm, and the server restarted to
+    // accept only plugins signed by that key.
+    const key = join(dropins, 'author.key');
+    const keygen = execFileSync(binary(), ['plugin', 'keygen', '--out', key], { encoding: 'utf8' });
+    const publicKey = /public key[^:]*: (\S+)/.exec(keygen)[1];
+    const keyId = /key id: ([0-9a-f]+)/.exec(keygen)[1];
+    const wasm = join(dropins, 'signed', 'echo_flow.wasm');
+    mkdirSync(join(dropins, 'signed'));
+    copyFileSync(join(WASM, 'echo_flow.wasm'), wasm);
+    execFileSync(binary(), ['plugin', 'sign', '--key', key, wasm]);
+    rmSync(join(dropins, 'template_channel.wasm'));
+    server.env = { ...server.env, OMNIGATE_PLUGINS__REQUIRE_SIGNED: 'true', OMNIGATE_PLUGINS__TRUSTED_KEYS: publicKey };
+    await server.restart();
+    await page.goto(`${server.base}/admin/plugins`);
+    await pluginRow('well-behaved').waitFor();
+
+    await page.setInputFiles('#plugin-file', wasm);
+    await page.click('#plugin-install-submit');
+    await page.locator('#plugin-install-error').filter({ hasText: /^Refused: .*signed plugins only/ }).waitFor({ timeout: INSTALL_TIMEOUT });
+    await page.setInputFiles('#plugin-file', wasm);
+    await page.setInputFiles('#plugin-signature', `${wasm}.sig`);
+    await page.click('#plugin-install-submit');
+    await page.locator('#plugin-install-result').filter({ hasText: 'echo-flow 0.1.0 installed.' }).waitFor({ timeout: INSTALL_TIMEOUT });
+    const row = pluginRow('echo-flow');
+    await row.locator('.plugin-signed').filter({ hasText: keyId }).waitFor();
+    await row.locator('td').filter({ hasText: /^Flow$/ }).waitFor();
+    await row.locator('.state-loaded').waitFor();
     assert.deepEqual(problems, []);
   });
 });
