@@ -163,6 +163,7 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Edit: WhatsApp Sales', exact: true }).click();
     await page.locator('#channel-edit-dialog').waitFor();
     assert.equal(await page.inputValue('#edit-channel-setting-app_secret'), '');
+    await page.screenshot({ path: join(SHOTS, '23-channel-edit.png') });
     await page.locator('#edit-channel-setting-app_secret-state').filter({ hasText: 'Set. Leave blank to keep it.' }).waitFor();
     assert.equal(await page.inputValue('#edit-channel-setting-verify_token'), 'verify-me');
     assert.equal(await leaks(), false);
@@ -196,6 +197,7 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     const secret = await page.inputValue('#channel-once-secret');
     assert.ok(token.length > 20 && secret.length > 20);
     await page.getByRole('button', { name: 'Copy: Inbound token', exact: true }).waitFor();
+    await page.screenshot({ path: join(SHOTS, '22-channel-token-once.png') });
     const { channels } = await server.api('GET', '/api/v1/channels');
     const api = channels.find((c) => c.name === 'Integrator');
     ids.api = api.id;

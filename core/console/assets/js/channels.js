@@ -98,7 +98,7 @@ async function drawList(ctx, quiet = false) {
       h('td', { class: 'channel-kind', text: c.kind === 'api' ? t('channels.kind_api') : c.kind }),
       h('td', {},
         h('code', { class: 'webhook-url', text: url }),
-        h('button', { type: 'button', class: 'small', text: t('channels.copy'), 'aria-label': `${t('channels.copy')}: ${t('channels.webhook_url')} ${c.name}`, on: { click: () => copy(url) } })),
+        h('button', { type: 'button', class: 'small', id: `channel-copy-${c.id}`, text: t('channels.copy'), 'aria-label': `${t('channels.copy')}: ${t('channels.webhook_url')} ${c.name}`, on: { click: () => copy(url) } })),
       h('td', { class: 'channel-state' },
         h('span', { class: c.disabled ? 'badge badge-off' : 'badge badge-on', text: c.disabled ? t('channels.disabled') : t('channels.enabled') })),
       h('td', { class: 'channel-plugin' },
