@@ -36,7 +36,7 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
-    for (const name of ['well_behaved', 'well_behaved_next', 'template_channel', 'future_interface', 'echo_flow']) {
+    for (const name of ['well_behaved', 'well_behaved_next', 'template_channel', 'future_interface', 'echo_flow', 'trap']) {
       assert.ok(existsSync(join(WASM, `${name}.wasm`)), `${name}.wasm is missing: run \`cargo xtask plugins\``);
     }
     mkdirSync(SHOTS, { recursive: true });
@@ -247,6 +247,30 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     await pluginRow('well-behaved').locator('.plugin-version').filter({ hasText: '0.2.0' }).waitFor();
   });
 
+  it('shows a plugin the circuit breaker stopped, on its channel too, and enables it again', async () => {
+    const installed = await server.request('POST', '/api/v1/plugins', {
+      raw: readFileSync(join(WASM, 'trap.wasm')),
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/wasm' },
+    });
+    assert.equal(installed.status, 201, installed.text);
+    const { channel } = await server.createChannel({ name: 'Trapping', kind: 'trap' });
+    // Its parse-webhook panics: enough failures in a row open the breaker.
+    for (let i = 0; i < 10; i += 1) {
+      const listed = (await server.api('GET', '/api/v1/plugins')).plugins.find((p) => p.name === 'trap');
+      if (listed.tripped) break;
+      await server.request('POST', `/webhooks/${channel.id}`, { body: { n: i } });
+    }
+    await page.click('#admin-channels-link');
+    await channelRow('Trapping').locator('.channel-plugin .state-tripped').filter({ hasText: 'Stopped by the circuit breaker' }).waitFor();
+    await page.click('#admin-plugins-link');
+    const trap = pluginRow('trap');
+    await trap.locator('.state-tripped').waitFor();
+    assert.notEqual(await trap.locator('.plugin-errors').textContent(), '0');
+    await page.getByRole('button', { name: 'Enable: trap', exact: true }).click();
+    await trap.locator('.state-loaded').waitFor();
+    assert.equal((await server.api('GET', '/api/v1/plugins')).plugins.find((p) => p.name === 'trap').tripped, false);
+  });
+
   it('refuses to remove a plugin a channel uses, shows its health on the channel, removes an unused one', async () => {
     await page.click('#admin-plugins-link');
     await pluginRow('well-behaved').waitFor();
@@ -260,14 +284,14 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Remove: template-channel', exact: true }).click();
     await page.click('#plugin-remove-dialog-confirm');
     await pluginRow('template-channel').waitFor({ state: 'detached' });
-    assert.deepEqual((await server.api('GET', '/api/v1/plugins')).plugins.map((p) => p.name), ['well-behaved']);
+    assert.deepEqual((await server.api('GET', '/api/v1/plugins')).plugins.map((p) => p.name).sort(), ['trap', 'well-behaved']);
 
     // A disabled plugin shows on its channels.
     await page.getByRole('button', { name: 'Disable: well-behaved', exact: true }).click();
     await pluginRow('well-behaved').locator('.state-disabled').waitFor();
     await page.click('#admin-channels-link');
     await channelRow('WhatsApp Sales').locator('.channel-plugin .state-disabled').filter({ hasText: 'Disabled' }).waitFor();
-    assert.deepEqual(await page.locator('#channel-kind option').allTextContents(), ['API']);
+    assert.deepEqual(await page.locator('#channel-kind option').allTextContents(), ['API', 'trap 0.1.0']);
 
     await page.selectOption('#pref-language', 'tr');
     await page.locator('#admin-channels-title').filter({ hasText: 'Kanallar' }).waitFor();
