@@ -81,10 +81,12 @@ export class Server {
   }
 
   /** Stops the server (SIGTERM) and starts a new one on the same data dir
-   * and port: a new live event stream, sessions and data kept. */
-  async restart() {
+   * and port: a new live event stream, sessions and data kept.
+   * `whileStopped` runs in between (to change files under the data dir). */
+  async restart({ whileStopped } = {}) {
     this.child.kill('SIGTERM');
     await once(this.child, 'exit');
+    if (whileStopped) await whileStopped();
     const { child, log } = await launch(this.dataDir, `127.0.0.1:${this.port}`, this.env);
     this.child = child;
     this.log.push(...log);

@@ -302,7 +302,7 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     assert.deepEqual(problems, []);
   });
 
-  it('in signed-only mode, sends the signature file and shows who signed; refuses an unsigned file', async () => {
+  it('after a restart: a plugin that failed to load shows why; signed-only mode takes the signature file', async () => {
     // A key, a signed copy of echo_flow.wasm, and the server restarted to
     // accept only plugins signed by that key.
     const key = join(dropins, 'author.key');
@@ -315,9 +315,13 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     execFileSync(binary(), ['plugin', 'sign', '--key', key, wasm]);
     rmSync(join(dropins, 'template_channel.wasm'));
     server.env = { ...server.env, OMNIGATE_PLUGINS__REQUIRE_SIGNED: 'true', OMNIGATE_PLUGINS__TRUSTED_KEYS: publicKey };
-    await server.restart();
+    // And trap's stored file goes missing: it fails to load, with the reason.
+    const trap = (await server.api('GET', '/api/v1/plugins')).plugins.find((p) => p.name === 'trap');
+    await server.restart({ whileStopped: () => rmSync(join(server.dataDir, 'plugin-store', `${trap.sha256}.wasm`)) });
     await page.goto(`${server.base}/admin/plugins`);
-    await pluginRow('well-behaved').waitFor();
+    await pluginRow('well-behaved').locator('.state-disabled').waitFor();
+    await pluginRow('trap').locator('.state-failed').filter({ hasText: 'Failed to load' }).waitFor();
+    await pluginRow('trap').locator('.load-error').filter({ hasText: trap.sha256 }).waitFor();
 
     await page.setInputFiles('#plugin-file', wasm);
     await page.click('#plugin-install-submit');
@@ -330,6 +334,7 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
     await row.locator('.plugin-signed').filter({ hasText: keyId }).waitFor();
     await row.locator('td').filter({ hasText: /^Flow$/ }).waitFor();
     await row.locator('.state-loaded').waitFor();
+    await page.screenshot({ path: join(SHOTS, '24-plugins-states.png') });
     assert.deepEqual(problems, []);
   });
 });
