@@ -8,7 +8,7 @@ import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
-import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, POLL_MS } from './plugins.js';
+import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, POLL_MS } from './plugins.js';
 
 const INPUT_TYPES = { string: 'text', url: 'url', integer: 'number', boolean: 'checkbox' };
 
@@ -261,22 +261,21 @@ function drawCreate(ctx) {
         } else if (hook.value.trim()) {
           body.webhook_url = hook.value.trim();
         }
-        submit.disabled = true;
-        try {
-          const answer = await api('POST', '/api/v1/channels', body);
-          form.reset();
-          await ctx.refresh();
-          drawCreate(ctx);
-          if (answer.channel.kind === 'api') showOnce(ctx, t('channels.created', { name: answer.channel.name }), answer);
-          else {
-            replace(ctx.once, h('p', { class: 'result', role: 'status', id: 'channel-created', tabIndex: -1, text: t('channels.created_plugin', { name: answer.channel.name, url: webhookUrl(answer.channel) }) }));
-            $('channel-created').focus();
+        await whileBusy(submit, async () => {
+          try {
+            const answer = await api('POST', '/api/v1/channels', body);
+            form.reset();
+            await ctx.refresh();
+            drawCreate(ctx);
+            if (answer.channel.kind === 'api') showOnce(ctx, t('channels.created', { name: answer.channel.name }), answer);
+            else {
+              replace(ctx.once, h('p', { class: 'result', role: 'status', id: 'channel-created', tabIndex: -1, text: t('channels.created_plugin', { name: answer.channel.name, url: webhookUrl(answer.channel) }) }));
+              $('channel-created').focus();
+            }
+          } catch (e) {
+            error.textContent = e.code === 'network' ? t('error.network') : e.message;
           }
-        } catch (e) {
-          error.textContent = e.code === 'network' ? t('error.network') : e.message;
-        } finally {
-          submit.disabled = false;
-        }
+        });
       },
     },
   },

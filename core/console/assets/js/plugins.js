@@ -140,6 +140,19 @@ async function drawTable(box, refresh, quiet = false) {
   return plugins;
 }
 
+/** Runs `fn` with `button` disabled (no double submit), then gives the
+ * keyboard focus back to it if it had it (disabling drops the focus). */
+export async function whileBusy(button, fn) {
+  const focused = document.activeElement === button;
+  button.disabled = true;
+  try {
+    return await fn();
+  } finally {
+    button.disabled = false;
+    if (focused && button.isConnected) button.focus({ preventScroll: true });
+  }
+}
+
 /** A modal asking to confirm; `onConfirm` may throw to show its message. */
 export function confirmDialog(id, title, text, confirmLabel, onConfirm) {
   const error = h('p', { class: 'form-error', role: 'alert', id: `${id}-error` });
@@ -150,15 +163,14 @@ export function confirmDialog(id, title, text, confirmLabel, onConfirm) {
       submit: async (event) => {
         event.preventDefault();
         error.textContent = '';
-        submit.disabled = true;
-        try {
-          await onConfirm();
-          dlg.close();
-        } catch (e) {
-          error.textContent = e.message;
-        } finally {
-          submit.disabled = false;
-        }
+        await whileBusy(submit, async () => {
+          try {
+            await onConfirm();
+            dlg.close();
+          } catch (e) {
+            error.textContent = e.message;
+          }
+        });
       },
     },
   },
@@ -213,26 +225,25 @@ function drawInstall(box, refresh) {
         result.textContent = '';
         const wasm = file.files[0];
         if (!wasm) { error.textContent = t('plugins.pick_file'); file.focus(); return; }
-        submit.disabled = true;
-        try {
-          const signature = sig.files[0] ? (await sig.files[0].text()).trim() : '';
-          const before = await loadPlugins();
-          const view = await api('POST', '/api/v1/plugins', wasm, {
-            contentType: 'application/wasm',
-            extraHeaders: signature ? { 'X-Omnigate-Signature': signature } : {},
-          });
-          const old = before.find((p) => p.name === view.name);
-          let message;
-          if (!old) message = t('plugins.installed', { name: view.name, version: view.version });
-          else if (old.version === view.version) message = t('plugins.already', { name: view.name, version: view.version });
-          else message = t('plugins.upgraded', { name: view.name, from: old.version, version: view.version });
-          result.textContent = message;
-          form.reset();
-        } catch (e) {
-          error.textContent = e.code === 'network' ? t('error.network') : t('plugins.refused', { message: e.message });
-        } finally {
-          submit.disabled = false;
-        }
+        await whileBusy(submit, async () => {
+          try {
+            const signature = sig.files[0] ? (await sig.files[0].text()).trim() : '';
+            const before = await loadPlugins();
+            const view = await api('POST', '/api/v1/plugins', wasm, {
+              contentType: 'application/wasm',
+              extraHeaders: signature ? { 'X-Omnigate-Signature': signature } : {},
+            });
+            const old = before.find((p) => p.name === view.name);
+            let message;
+            if (!old) message = t('plugins.installed', { name: view.name, version: view.version });
+            else if (old.version === view.version) message = t('plugins.already', { name: view.name, version: view.version });
+            else message = t('plugins.upgraded', { name: view.name, from: old.version, version: view.version });
+            result.textContent = message;
+            form.reset();
+          } catch (e) {
+            error.textContent = e.code === 'network' ? t('error.network') : t('plugins.refused', { message: e.message });
+          }
+        });
         await refresh();
       },
     },
