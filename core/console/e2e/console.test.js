@@ -8,6 +8,8 @@ import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Server, webhookReceiver, tcpRelay, REPO, ADMIN } from './harness.js';
+// Admin → Plugins and Channels, on a server of their own.
+import './plugins.e2e.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = join(REPO, 'target', 'console-e2e');

@@ -47,9 +47,10 @@ async function createAdmin(dataDir) {
   if (code !== 0) throw new Error(`create-user failed: ${stderr}`);
 }
 
-/** Starts `omnigate serve` and waits for its "listening" log line. */
-async function launch(dataDir, listen) {
-  const child = spawn(binary(), ['serve'], { env: { ...cleanEnv(dataDir), OMNIGATE_SERVER__LISTEN: listen }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Starts `omnigate serve` and waits for its "listening" log line;
+ * `env` adds settings (e.g. `OMNIGATE_PLUGINS__DIR`). */
+async function launch(dataDir, listen, env = {}) {
+  const child = spawn(binary(), ['serve'], { env: { ...cleanEnv(dataDir), ...env, OMNIGATE_SERVER__LISTEN: listen }, stdio: ['ignore', 'ignore', 'pipe'] });
   const log = [];
   const lines = createInterface({ input: child.stderr });
   const addr = await new Promise((resolveAddr, reject) => {
@@ -66,23 +67,27 @@ async function launch(dataDir, listen) {
   return { child, addr, log };
 }
 
-/** A running server on a fresh data dir with a first admin. */
+/** A running server on a fresh data dir with a first admin; `env` adds
+ * settings as `OMNIGATE_*` variables. */
 export class Server {
-  static async start() {
+  static async start({ env = {} } = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), 'omnigate-e2e-'));
     await createAdmin(dataDir);
-    const { child, addr, log } = await launch(dataDir, '127.0.0.1:0');
+    const { child, addr, log } = await launch(dataDir, '127.0.0.1:0', env);
     const server = new Server(child, dataDir, addr, log);
+    server.env = env;
     server.token = await server.adminToken();
     return server;
   }
 
   /** Stops the server (SIGTERM) and starts a new one on the same data dir
-   * and port: a new live event stream, sessions and data kept. */
-  async restart() {
+   * and port: a new live event stream, sessions and data kept.
+   * `whileStopped` runs in between (to change files under the data dir). */
+  async restart({ whileStopped } = {}) {
     this.child.kill('SIGTERM');
     await once(this.child, 'exit');
-    const { child, log } = await launch(this.dataDir, `127.0.0.1:${this.port}`);
+    if (whileStopped) await whileStopped();
+    const { child, log } = await launch(this.dataDir, `127.0.0.1:${this.port}`, this.env);
     this.child = child;
     this.log.push(...log);
   }

@@ -34,7 +34,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// The paths the console's client-side router handles; each is answered
 /// with [`index`] so a reload or a bookmark lands on the right screen.
 /// A `{id}` segment stands for a conversation id.
-pub const PAGES: [&str; 7] = [
+pub const PAGES: [&str; 9] = [
     "/",
     "/login",
     "/inbox",
@@ -42,6 +42,8 @@ pub const PAGES: [&str; 7] = [
     "/history",
     "/supervisor",
     "/admin",
+    "/admin/channels",
+    "/admin/plugins",
 ];
 
 /// The asset at `path` (relative to `assets/`, without a leading slash).

@@ -1,11 +1,14 @@
 // The admin screen: users and roles (with per-agent capacity), the desk
 // settings (default capacity, transfer timeout, end reasons), shared
-// canned responses, and the audit log with filters.
+// canned responses, and the audit log with filters. Channels and plugins
+// have their own pages (channels.js, plugins.js) under the same heading.
 
 import { h, replace } from './dom.js';
 import { t, formatDateTime } from './i18n.js';
 import { api, query } from './api.js';
-import { state, fail, toast } from './state.js';
+import { state, fail, toast, link } from './state.js';
+import { renderChannels } from './channels.js';
+import { renderPlugins } from './plugins.js';
 
 const ROLES = ['agent', 'supervisor', 'admin'];
 
@@ -13,12 +16,28 @@ function field(id, label, input) {
   return h('div', { class: 'field' }, h('label', { for: id, text: label }), input);
 }
 
-export function renderAdmin(root) {
+const PAGES = [['admin', '/admin', 'admin.general'], ['admin-channels', '/admin/channels', 'admin.channels'], ['admin-plugins', '/admin/plugins', 'admin.plugins']];
+
+/** The admin pages' own navigation. */
+function adminNav(current) {
+  return h('nav', { class: 'sub-nav', 'aria-label': t('admin.sections') },
+    PAGES.map(([name, path, label]) => link(path, { id: `${name}-link`, text: t(label), 'aria-current': String(name === current) })));
+}
+
+/** Draws the admin page `page` (`admin`, `admin-channels`, `admin-plugins`). */
+export function renderAdmin(root, page = 'admin') {
+  if (page !== 'admin') {
+    const body = h('div', { id: `${page}-page` });
+    replace(root, h('div', { class: 'admin' }, h('h1', { text: t('nav.admin') }), adminNav(page), body));
+    if (page === 'admin-channels') renderChannels(body);
+    else renderPlugins(body);
+    return;
+  }
   const users = h('section', { id: 'admin-users', 'aria-labelledby': 'admin-users-title' });
   const desk = h('section', { id: 'admin-desk', 'aria-labelledby': 'admin-desk-title' });
   const canned = h('section', { id: 'admin-canned', 'aria-labelledby': 'admin-canned-title' });
   const audit = h('section', { id: 'admin-audit', 'aria-labelledby': 'admin-audit-title' });
-  replace(root, h('div', { class: 'admin' }, h('h1', { text: t('nav.admin') }), users, desk, canned, audit));
+  replace(root, h('div', { class: 'admin' }, h('h1', { text: t('nav.admin') }), adminNav(page), users, desk, canned, audit));
   drawUsers(users);
   drawDesk(desk);
   drawCanned(canned);

@@ -20,15 +20,16 @@ const sessionLost = new Set();
 export function onSessionLost(fn) { sessionLost.add(fn); }
 
 /**
- * Calls the API. `body` is sent as JSON unless it is a Blob (sent raw).
+ * Calls the API. `body` is sent as JSON unless it is a Blob (sent raw, as
+ * `contentType`). `extraHeaders` are added as they are.
  * Resolves to the parsed JSON (or null for an empty answer).
  */
-export async function api(method, path, body, { quiet401 = false } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(method, path, body, { quiet401 = false, contentType = 'application/octet-stream', extraHeaders = {} } = {}) {
+  const headers = { ...extraHeaders, Accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
   let payload;
   if (body instanceof Blob) {
-    headers['Content-Type'] = 'application/octet-stream';
+    headers['Content-Type'] = contentType;
     payload = body;
   } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

@@ -24,6 +24,8 @@ function parseRoute(path) {
   if (path === '/history') return { name: 'history', id: null };
   if (path === '/supervisor') return { name: 'supervisor', id: null };
   if (path === '/admin') return { name: 'admin', id: null };
+  if (path === '/admin/channels') return { name: 'admin-channels', id: null };
+  if (path === '/admin/plugins') return { name: 'admin-plugins', id: null };
   return { name: 'inbox', id: null };
 }
 
@@ -198,15 +200,15 @@ function show(next) {
   const sameConversation = next.name === 'conversation' && route.name === 'conversation' && route.id === next.id && currentConversationId() === next.id;
   route = next;
   for (const [name, el] of [['inbox', $('nav-inbox')], ['history', $('nav-history')], ['supervisor', $('nav-supervisor')], ['admin', $('nav-admin')]]) {
-    if (el) el.setAttribute('aria-current', String(name === next.name || (name === 'inbox' && next.name === 'conversation')));
+    if (el) el.setAttribute('aria-current', String(name === next.name || (name === 'inbox' && next.name === 'conversation') || (name === 'admin' && next.name.startsWith('admin-'))));
   }
-  if (next.name === 'history' || next.name === 'supervisor' || next.name === 'admin') {
+  if (next.name === 'history' || next.name === 'supervisor' || next.name.startsWith('admin')) {
     closeConversation();
     const section = h('div', { class: 'wide', id: `${next.name}-screen` });
     replace(main, section);
     if (next.name === 'history') renderHistory(section);
     else if (next.name === 'supervisor') renderSupervisor(section);
-    else renderAdmin(section);
+    else renderAdmin(section, next.name);
     return;
   }
   let sidebar = $('sidebar');
