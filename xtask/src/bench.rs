@@ -119,9 +119,12 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
     let (server, _) = start_omnigate(omnigate, data, false)?;
     stop(server)?;
     let mut startups_ms = Vec::new();
+    let mut bare_idle_kb = Vec::new();
     for _ in 0..5 {
         let (server, ms) = start_omnigate(omnigate, data, false)?;
         startups_ms.push(ms);
+        std::thread::sleep(Duration::from_millis(500));
+        bare_idle_kb.push(rss_kb(server.child.id())?);
         stop(server)?;
     }
     // The same with every first-party plugin installed: one start installs
@@ -223,7 +226,7 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
         list(&probe)
     );
     println!(
-        "| idle RSS after start-up and one login, MB | {:.1} | {} |",
+        "| idle RSS after start-up and one login, the first-party plugins loaded, MB | {:.1} | {} |",
         median(&idle_rss_kb) / 1024.0,
         list_mb(&idle_rss_kb)
     );
@@ -231,6 +234,11 @@ fn measure(options: &Options, omnigate: &Path, baseline: &Path, data: &Path) -> 
         "| RSS right after the load, MB | {:.1} | {} |",
         median(&loaded_rss_kb) / 1024.0,
         list_mb(&loaded_rss_kb)
+    );
+    println!(
+        "| idle RSS after start-up without plugins, MB | {:.1} | {} |",
+        median(&bare_idle_kb) / 1024.0,
+        list_mb(&bare_idle_kb)
     );
     println!(
         "| exec to listening (warm data dir), ms | {:.1} | {} |",

@@ -34,6 +34,15 @@ use omnigate_store::{PluginRecord, Store, StoreError};
 
 use signing::TrustedKey;
 
+/// Calls one warm instance of a channel's plugin serves before it is
+/// replaced by a fresh one (and after any failure it is replaced at once).
+/// Reuse stays within one channel: one provider account whose webhooks the
+/// plugin parses anyway; no instance ever serves two channels, two plugins
+/// or two versions. What a plugin leaves in its globals can reach at most
+/// the next 99 calls of the same channel, which is why the SDK's guide says
+/// to keep nothing there (`kv` is the plugin's memory).
+pub const CHANNEL_INSTANCE_CALLS: u32 = 100;
+
 /// How plugins are admitted.
 #[derive(Debug, Clone, Default)]
 pub struct SigningPolicy {
@@ -501,7 +510,10 @@ impl Plugins {
             return Ok(Arc::clone(binding));
         }
         let stored = self.store.channel_settings(channel_id)?;
-        let binding = Arc::new(Binding::isolated(settings_of(stored)));
+        let binding = Arc::new(Binding::reusing(
+            settings_of(stored),
+            CHANNEL_INSTANCE_CALLS,
+        ));
         write(&self.bindings).insert(channel_id, Arc::clone(&binding));
         Ok(binding)
     }
