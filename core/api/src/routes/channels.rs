@@ -103,13 +103,7 @@ fn apply_settings(
         }
         return Ok(());
     }
-    let plugins = state.engine().plugins().cloned().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "plugins_unavailable",
-            "the plugin host is not running on this server",
-        )
-    })?;
+    let plugins = crate::routes::plugins::running(state)?;
     let loaded = plugins.channel_plugin(kind).map_err(|e| {
         ApiError::from(ValidationError::new(
             "kind",

@@ -170,7 +170,8 @@ impl From<PluginsError> for ApiError {
     }
 }
 
-fn plugins(state: &AppState) -> Result<Arc<Plugins>, ApiError> {
+/// The plugin host, or the 503 that says it is not running.
+pub(crate) fn running(state: &AppState) -> Result<Arc<Plugins>, ApiError> {
     state.engine().plugins().cloned().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -186,7 +187,7 @@ async fn admin<T: Send + 'static>(
     state: &AppState,
     op: impl FnOnce(&Plugins) -> Result<T, PluginsError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let plugins = plugins(state)?;
+    let plugins = running(state)?;
     let value = tokio::task::spawn_blocking(move || op(&plugins))
         .await
         .map_err(|e| ApiError::internal(&e))??;
@@ -209,7 +210,7 @@ async fn admin<T: Send + 'static>(
 pub(crate) async fn list(
     State(state): State<AppState>,
 ) -> Result<ResponseJson<PluginList>, ApiError> {
-    let list = plugins(&state)?.list()?;
+    let list = running(&state)?.list()?;
     Ok(ResponseJson(PluginList {
         plugins: list.into_iter().map(PluginView::from).collect(),
     }))

@@ -298,13 +298,7 @@ impl From<ShopFailure> for ApiError {
 }
 
 fn manifest_of(state: &AppState, plugin: &str) -> Result<omnigate_plugin_host::Manifest, ApiError> {
-    let plugins = state.engine().plugins().cloned().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "plugins_unavailable",
-            "the plugin host is not running on this server",
-        )
-    })?;
+    let plugins = crate::routes::plugins::running(state)?;
     let loaded = plugins.commerce_plugin(plugin).map_err(|e| {
         ApiError::from(ValidationError::new(
             "plugin",

@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::desk_helpers::{member, reply_text, set_presence};
+use crate::desk_helpers::{inbox, member, reply_text, set_presence};
 use crate::harness::{Auth, Desk, Reply, Server};
 
 /// A built test plugin (`cargo xtask plugins`).
@@ -518,16 +518,7 @@ async fn a_plugin_that_fails_to_send_dead_letters_the_message_and_the_server_kee
                 .to_string();
         let taken = post_webhook(server, channel, &body, "").await;
         assert_eq!(taken.body["received"], 1, "{}", taken.text);
-        let conversation = server
-            .call(Method::GET, "/api/v1/inbox", &agent, None)
-            .await
-            .body["conversations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_u64().unwrap())
-            .max()
-            .unwrap();
+        let conversation = *inbox(server, &agent).await.last().unwrap();
         let sent = reply_text(server, &agent, conversation, "hello").await;
         assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
         let id = sent.body["message"]["id"].as_u64().unwrap();
@@ -575,16 +566,7 @@ async fn a_plugin_that_fails_to_send_dead_letters_the_message_and_the_server_kee
     }
     // Failures in a row (no successful call between them) trip the
     // breaker; admins are told, and the plugin list shows it stopped.
-    let conversation = server
-        .call(Method::GET, "/api/v1/inbox", &agent, None)
-        .await
-        .body["conversations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_u64().unwrap())
-        .max()
-        .unwrap();
+    let conversation = *inbox(server, &agent).await.last().unwrap();
     for _ in 0..3 {
         let sent = reply_text(server, &agent, conversation, "again").await;
         assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
