@@ -61,16 +61,31 @@ pub fn lint() -> Result<(), String> {
             "warnings",
         ]),
         "cargo clippy -D warnings (plugins/)",
-    )
+    )?;
+    // Plugins whose logic is plain Rust behind a wasm-only export also
+    // run their unit tests on the host.
+    for name in HOST_TESTED {
+        run_ok(
+            cargo()
+                .current_dir(dir())
+                .args(["test", "--locked", "-p", name]),
+            &format!("cargo test -p {name} (plugins/, on the host)"),
+        )?;
+    }
+    Ok(())
 }
 
+/// Plugins with unit tests that run on the host target.
+const HOST_TESTED: [&str; 1] = ["guided-flow"];
+
 /// The plugins omnigate ships: what `cargo xtask run` installs.
-pub const FIRST_PARTY: [&str; 5] = [
+pub const FIRST_PARTY: [&str; 6] = [
     "whatsapp-cloud",
     "telegram",
     "shopify",
     "ticimax",
     "ideasoft",
+    "guided-flow",
 ];
 
 /// Copies the first-party components into `dropins` (the server's

@@ -254,6 +254,22 @@ fn routes(state: &AppState) -> Router {
             post(deliveries::retry.layer(permit(ChannelsManage))),
         )
         .route(
+            "/api/v1/flows",
+            get(routes::flows::list.layer(permit(ConversationsWork))),
+        )
+        .route(
+            "/api/v1/flows",
+            post(routes::flows::create.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/flows/{id}",
+            patch(routes::flows::update.layer(permit(ChannelsManage))),
+        )
+        .route(
+            "/api/v1/flows/{id}",
+            delete(routes::flows::delete.layer(permit(ChannelsManage))),
+        )
+        .route(
             "/api/v1/shops",
             get(routes::shops::list.layer(permit(ConversationsWork))),
         )

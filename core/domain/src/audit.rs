@@ -88,11 +88,17 @@ pub enum AuditAction {
     PluginRemoved,
     /// A shop integration was created, changed or deleted.
     ShopConfigured,
+    /// A chatbot flow was created, changed or deleted.
+    FlowConfigured,
+    /// A chatbot flow handed its conversation to the queue (or gave up).
+    FlowHandedOff,
+    /// A chatbot flow ended its conversation.
+    FlowEnded,
 }
 
 impl AuditAction {
     /// Every action, for documentation and filters.
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 40] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::Logout,
@@ -130,6 +136,9 @@ impl AuditAction {
         AuditAction::PluginTripped,
         AuditAction::PluginRemoved,
         AuditAction::ShopConfigured,
+        AuditAction::FlowConfigured,
+        AuditAction::FlowHandedOff,
+        AuditAction::FlowEnded,
     ];
 
     /// The stored, stable code: `area.event`.
@@ -173,6 +182,9 @@ impl AuditAction {
             AuditAction::PluginTripped => "plugin.tripped",
             AuditAction::PluginRemoved => "plugin.removed",
             AuditAction::ShopConfigured => "shop.configured",
+            AuditAction::FlowConfigured => "flow.configured",
+            AuditAction::FlowHandedOff => "conversation.flow_handed_off",
+            AuditAction::FlowEnded => "conversation.ended_by_flow",
         }
     }
 }

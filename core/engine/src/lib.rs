@@ -14,6 +14,7 @@
 
 pub mod delivery;
 pub mod export;
+pub mod flows;
 pub mod indexing;
 mod ingest;
 pub mod live;
@@ -183,6 +184,8 @@ pub struct Engine {
     /// The plugin host, once the server attached it (tests of the engine
     /// alone run without).
     plugins: std::sync::OnceLock<Arc<plugins::Plugins>>,
+    /// Conversations whose chatbot flow has messages to answer.
+    flow_queue: flows::FlowQueue,
 }
 
 /// Memory for the search index writer's buffer.
@@ -306,6 +309,7 @@ impl Engine {
             windows: windows::WindowWatch::default(),
             ingest,
             plugins: std::sync::OnceLock::new(),
+            flow_queue: flows::FlowQueue::default(),
         });
         let channels: HashMap<u64, ChannelRecord> = engine
             .store
@@ -501,6 +505,9 @@ impl Engine {
                 }
                 self.index_queue.push(&message);
                 self.watch_window(&conversation, channel);
+                if matches!(conversation.status, StatusRecord::InFlow { .. }) {
+                    self.flow_queue.push(conversation.id);
+                }
                 if needs_flush {
                     self.announce_message(&conversation, &message);
                 } else {
@@ -874,6 +881,30 @@ impl Engine {
         Ok(events)
     }
 
+    /// Applies a desk command the server itself decided (a flow's hand-off
+    /// or end), audited as the system's.
+    pub(crate) fn desk_command(
+        &self,
+        conversation: u64,
+        command: Command,
+        action: AuditAction,
+        detail: serde_json::Value,
+    ) -> Result<Vec<Event>, EngineError> {
+        let now = self.now();
+        let mut desk = self.lock_desk();
+        let mut events = self.apply_due_timeouts(&mut desk, now)?;
+        let more = desk.apply(command, now)?;
+        self.persist(&mut desk, &more, None)?;
+        self.store.append_audit(
+            &AuditEvent::new(omnigate_domain::Actor::System, action)
+                .target(format!("conversation:{conversation}"))
+                .detail(detail.to_string()),
+            now,
+        )?;
+        events.extend(more);
+        Ok(events)
+    }
+
     /// Writes every conversation and agent the events moved to the store;
     /// forgets ended conversations; leaves a notice in the thread when a
     /// transfer comes back (rule 4); queues the live events that tell the
@@ -967,8 +998,7 @@ impl Engine {
                     by: ender,
                     ..
                 } => {
-                    let (old, new) =
-                        self.write_status(desk, *conversation, Some(by.unwrap_or(*ender)))?;
+                    let (old, new) = self.write_status(desk, *conversation, by.or(*ender))?;
                     desk.forget_ended(*conversation);
                     self.windows.set(conversation.0, None);
                     let holders = old.as_ref().map(holders_of).unwrap_or_default();
@@ -1495,8 +1525,8 @@ impl Engine {
         Ok(())
     }
 
-    /// The holder hands a conversation to a chatbot flow. Recorded now; the
-    /// flow runs once flow plugins exist.
+    /// The holder hands a conversation to a configured, enabled chatbot
+    /// flow, which opens over the contact's latest message.
     pub fn transfer_to_flow(
         &self,
         caller: &Caller,
@@ -1507,6 +1537,7 @@ impl Engine {
         if flow.is_empty() || flow.chars().count() > 100 {
             return Err(ValidationError::new("flow", "must have 1 to 100 characters").into());
         }
+        self.check_flow(&flow)?;
         self.command(
             Some(caller),
             Command::TransferToFlow {
@@ -1520,6 +1551,7 @@ impl Engine {
                 json!({ "flow": flow }),
             )),
         )?;
+        self.begin_handed_over_session(conversation, &flow)?;
         Ok(())
     }
 

@@ -107,6 +107,7 @@ pub async fn run(
         Arc::clone(&engine),
         Duration::from_millis(500),
     ));
+    let flows = tokio::spawn(omnigate_engine::flows::run(Arc::clone(&engine)));
     let purge = tokio::spawn(purge_sessions(
         state.clone(),
         settings.api_config().session_idle_timeout,
@@ -134,6 +135,7 @@ pub async fn run(
     publisher.abort();
     indexer.abort();
     delivery.abort();
+    flows.abort();
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
     tracing::info!(
         open_connections = graceful.count(),

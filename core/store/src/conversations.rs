@@ -992,6 +992,24 @@ impl Store {
             .collect()
     }
 
+    /// The latest messages of a conversation, newest first, at most `limit`.
+    pub fn latest_messages(
+        &self,
+        conversation_id: u64,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let start = message_key(conversation_id, 0);
+        let end = message_key(conversation_id, u64::MAX);
+        self.trees
+            .messages
+            .range(start..=end)
+            .values()
+            .rev()
+            .take(limit)
+            .map(|v| record::decode(&v?))
+            .collect()
+    }
+
     /// Messages with ids above `after`, in id order, at most `limit`: for
     /// (re)building the search index.
     pub fn messages_after(

@@ -20,6 +20,7 @@ pub mod channels;
 pub mod commit;
 pub mod conversations;
 pub mod desk_state;
+pub mod flows;
 mod inbound;
 mod journal;
 mod lock;
@@ -185,6 +186,8 @@ struct Trees {
     plugin_kv_usage: sled::Tree,
     channel_settings: sled::Tree,
     shops: sled::Tree,
+    flows: sled::Tree,
+    flow_sessions: sled::Tree,
 }
 
 impl Store {
@@ -238,6 +241,8 @@ impl Store {
             plugin_kv_usage: db.open_tree("plugin_kv_usage")?,
             channel_settings: db.open_tree("channel_settings")?,
             shops: db.open_tree("shops")?,
+            flows: db.open_tree("flows")?,
+            flow_sessions: db.open_tree("flow_sessions")?,
         };
         schema::migrate(&db, &trees.meta)?;
         let commit = commit::GroupCommit::start(db.clone());

@@ -116,11 +116,12 @@ fn apply_settings(
         &mut settings.secrets,
         config,
         secrets,
+        crate::routes::plugin_settings::ValueRules::LINE,
     )
 }
 
 /// Distinguishes an absent field (keep) from `null` (clear).
-mod double_option {
+pub(crate) mod double_option {
     use serde::{Deserialize, Deserializer};
 
     pub(crate) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
@@ -174,13 +175,16 @@ fn check_window(secs: Option<u64>) -> Result<Option<u64>, ValidationError> {
     }
 }
 
-fn check_flow(flow: Option<String>) -> Result<Option<String>, ValidationError> {
+/// A channel's default flow names a configured flow (or none).
+fn check_flow(state: &AppState, flow: Option<String>) -> Result<Option<String>, ApiError> {
     match flow.map(|f| f.trim().to_owned()) {
-        Some(f) if f.is_empty() || f.chars().count() > 100 => Err(ValidationError::new(
+        None => Ok(None),
+        Some(f) if state.inner.store.flow_named(&f)?.is_some() => Ok(Some(f)),
+        Some(f) => Err(ValidationError::new(
             "default_flow",
-            "must have 1 to 100 characters, or be null",
-        )),
-        other => Ok(other),
+            format!("no flow named `{f}` is configured (see /api/v1/flows), or give null"),
+        )
+        .into()),
     }
 }
 
@@ -214,7 +218,7 @@ pub(crate) async fn create(
         name,
         kind,
         service_window_secs: check_window(body.service_window_secs.flatten())?,
-        default_flow: check_flow(body.default_flow.flatten())?,
+        default_flow: check_flow(&state, body.default_flow.flatten())?,
         webhook_url: body
             .webhook_url
             .flatten()
@@ -315,7 +319,7 @@ pub(crate) async fn update(
         channel.service_window_secs = check_window(window)?;
     }
     if let Some(flow) = body.default_flow {
-        channel.default_flow = check_flow(flow)?;
+        channel.default_flow = check_flow(&state, flow)?;
     }
     if let Some(url) = body.webhook_url {
         channel.webhook_url = url.map(|u| check_webhook_url(&u)).transpose()?;

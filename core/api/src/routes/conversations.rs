@@ -797,11 +797,14 @@ pub(crate) async fn transfer_to_queue(
 #[serde(deny_unknown_fields)]
 #[schema(as = TransferToFlow)]
 pub(crate) struct ToFlow {
-    /// The flow's name, 1 to 100 characters.
+    /// The name of a configured, enabled flow.
     flow: String,
 }
 
 /// Hand a conversation to a chatbot flow.
+///
+/// The flow (one of `GET /api/v1/flows`) opens at once over the contact's
+/// latest message and answers the contact from then on.
 #[utoipa::path(
     post,
     path = "/api/v1/conversations/{id}/transfer-to-flow",
@@ -814,7 +817,7 @@ pub(crate) struct ToFlow {
         (status = 403, description = "`not_holder`: only the agent who holds it may do this.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such live conversation.", body = ErrorBody),
         (status = 409, description = "`wrong_state`: it is not assigned.", body = ErrorBody),
-        (status = 422, description = "`invalid_request`: the flow name is empty or too long.", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: no enabled flow has that name.", body = ErrorBody),
     ),
     security(("session" = [], "csrf" = []), ("api_token" = []))
 )]

@@ -9,6 +9,7 @@ pub(crate) mod conversations;
 pub(crate) mod deliveries;
 pub(crate) mod desk;
 pub(crate) mod events;
+pub(crate) mod flows;
 pub(crate) mod health;
 pub(crate) mod plugin_settings;
 pub(crate) mod plugins;

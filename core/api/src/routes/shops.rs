@@ -361,6 +361,7 @@ pub(crate) async fn create(
         &mut secrets,
         body.config,
         body.secrets,
+        crate::routes::plugin_settings::ValueRules::LINE,
     )?;
     let shop = state.inner.store.create_shop(ShopRecord {
         id: 0,
@@ -435,6 +436,7 @@ pub(crate) async fn update(
             &mut shop.secrets,
             body.config,
             body.secrets,
+            crate::routes::plugin_settings::ValueRules::LINE,
         )?;
     }
     state.inner.store.update_shop(&shop)?;

@@ -295,18 +295,34 @@ impl Desk {
                 self.expect_holder(conversation, by)?;
                 self.enter_flow(conversation, flow, &mut events);
             }
+            Command::FlowEnd {
+                conversation,
+                reason,
+            } => {
+                self.check_end_reason(&reason)?;
+                self.expect(conversation, "in a flow", |s| {
+                    matches!(s, Status::InFlow { .. })
+                })?;
+                self.set_status(
+                    conversation,
+                    Status::Ended {
+                        reason: reason.clone(),
+                        at: now,
+                    },
+                );
+                events.push(Event::Ended {
+                    conversation,
+                    by: None,
+                    reason,
+                });
+            }
             Command::End {
                 conversation,
                 by,
                 as_supervisor,
                 reason,
             } => {
-                if reason.trim().is_empty() {
-                    return Err(RuleError::EndReasonRequired);
-                }
-                if !self.settings.end_reasons.contains(&reason) {
-                    return Err(RuleError::UnknownEndReason(reason));
-                }
+                self.check_end_reason(&reason)?;
                 if as_supervisor {
                     self.expect(conversation, "not ended", |s| {
                         !matches!(s, Status::Ended { .. })
@@ -326,7 +342,7 @@ impl Desk {
                 );
                 events.push(Event::Ended {
                     conversation,
-                    by,
+                    by: Some(by),
                     reason,
                 });
             }
@@ -488,6 +504,17 @@ impl Desk {
             agent.held.insert(conversation);
         }
         self.conversations.insert(conversation, status);
+    }
+
+    /// Rule 5: an end names a reason from the configured list.
+    fn check_end_reason(&self, reason: &str) -> Result<(), RuleError> {
+        if reason.trim().is_empty() {
+            return Err(RuleError::EndReasonRequired);
+        }
+        if !self.settings.end_reasons.iter().any(|r| r == reason) {
+            return Err(RuleError::UnknownEndReason(reason.to_owned()));
+        }
+        Ok(())
     }
 
     fn expect(

@@ -156,6 +156,14 @@ pub enum Command {
         /// The conversation.
         conversation: ConversationId,
     },
+    /// A flow ends its conversation, with a reason from the configured
+    /// list like an agent's end (rule 5).
+    FlowEnd {
+        /// The conversation, in a flow.
+        conversation: ConversationId,
+        /// The end reason.
+        reason: String,
+    },
     /// An agent (or a supervisor for them) sets their presence.
     SetPresence {
         /// The agent.
@@ -294,8 +302,8 @@ pub enum Event {
     Ended {
         /// The conversation.
         conversation: ConversationId,
-        /// Who ended it.
-        by: UserId,
+        /// The agent or supervisor who ended it; `None` when its flow did.
+        by: Option<UserId>,
         /// The reason.
         reason: String,
     },

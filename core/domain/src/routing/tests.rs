@@ -109,6 +109,45 @@ fn rule_1_a_default_flow_takes_the_conversation_otherwise_the_queue() {
 }
 
 #[test]
+fn a_flow_ends_its_conversation_only_with_a_configured_reason() {
+    let mut t = Check::new();
+    t.ok(Command::Arrive {
+        conversation: c(1),
+        flow: Some("welcome".into()),
+    });
+    assert_eq!(
+        t.run(Command::FlowEnd {
+            conversation: c(1),
+            reason: "bored".into()
+        }),
+        Err(RuleError::UnknownEndReason("bored".into()))
+    );
+    let events = t.ok(Command::FlowEnd {
+        conversation: c(1),
+        reason: "solved".into(),
+    });
+    assert_eq!(
+        events,
+        vec![Event::Ended {
+            conversation: c(1),
+            by: None,
+            reason: "solved".into()
+        }]
+    );
+    assert!(matches!(t.desk.status(c(1)), Some(Status::Ended { .. })));
+    // Only a conversation in a flow: an agent's is ended by the agent.
+    t.online(ANN);
+    t.arrive(2);
+    assert!(
+        t.run(Command::FlowEnd {
+            conversation: c(2),
+            reason: "solved".into()
+        })
+        .is_err()
+    );
+}
+
+#[test]
 fn rule_2_oldest_first_to_the_least_loaded_online_agent_below_capacity() {
     let mut t = Check::new();
     for n in 1..=5 {
@@ -506,6 +545,7 @@ fn command() -> impl Strategy<Value = Command> {
         3 => (conversation(), proptest::option::weighted(0.2, Just("bot".to_owned())))
             .prop_map(|(conversation, flow)| Command::Arrive { conversation, flow }),
         1 => conversation().prop_map(|conversation| Command::HandOff { conversation }),
+        1 => conversation().prop_map(|conversation| Command::FlowEnd { conversation, reason: "solved".into() }),
         3 => (agent(), presence()).prop_map(|(agent, presence)| Command::SetPresence { agent, presence }),
         1 => (agent(), proptest::option::of(0u32..4)).prop_map(|(agent, capacity)| Command::SetCapacity { agent, capacity }),
         1 => (0u32..4).prop_map(|capacity| Command::SetDefaultCapacity { capacity }),

@@ -133,6 +133,28 @@ impl Engine {
         + Send
         + 'static,
     ) -> Result<T, ShopFailure> {
+        match self.shop_call_raw(shop, call).await? {
+            Ok(value) => Ok(value),
+            Err(error) => Err(ShopFailure::Unavailable(format!(
+                "{}: {}",
+                shop.name,
+                shop_error_text(&error)
+            ))),
+        }
+    }
+
+    /// Runs one commerce call for `shop` on the blocking pool, keeping the
+    /// shop's own error (a flow reads it).
+    pub(crate) async fn shop_call_raw<T: Send + 'static>(
+        &self,
+        shop: &ShopRecord,
+        call: impl FnOnce(
+            Arc<super::Loaded>,
+            Arc<omnigate_plugin_host::Binding>,
+        ) -> Result<Result<T, ShopError>, omnigate_plugin_host::PluginError>
+        + Send
+        + 'static,
+    ) -> Result<Result<T, ShopError>, ShopFailure> {
         let plugins = self
             .plugins()
             .ok_or_else(|| ShopFailure::Unavailable("plugins are not running".into()))?;
@@ -146,18 +168,10 @@ impl Engine {
             .map_err(|e| {
                 ShopFailure::Unavailable(format!("{name}: the call did not finish: {e}"))
             })?;
-        match answer {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(ShopFailure::Unavailable(format!(
-                "{}: {}",
-                shop.name,
-                shop_error_text(&error)
-            ))),
-            Err(error) => {
-                tracing::warn!(shop = shop.id, %error, "a shop plugin call failed");
-                Err(ShopFailure::Unavailable(format!("{}: {error}", shop.name)))
-            }
-        }
+        answer.map_err(|error| {
+            tracing::warn!(shop = shop.id, %error, "a shop plugin call failed");
+            ShopFailure::Unavailable(format!("{}: {error}", shop.name))
+        })
     }
 }
 

@@ -79,9 +79,9 @@ pub enum PluginsError {
     /// No plugin of that name is installed.
     #[error("no plugin named `{0}` is installed")]
     NotFound(String),
-    /// Channels or shops still use the plugin.
+    /// Channels, shops or flows still use the plugin.
     #[error(
-        "plugin `{name}` is used by channel(s) or shop(s) {channels:?}; change or delete them first"
+        "plugin `{name}` is used by channel(s), shop(s) or flow(s) {channels:?}; change or delete them first"
     )]
     InUse {
         /// The plugin.
@@ -424,6 +424,13 @@ impl Plugins {
                     .filter(|s| s.plugin == name)
                     .map(|s| s.id),
             )
+            .chain(
+                self.store
+                    .flows()?
+                    .into_iter()
+                    .filter(|f| f.plugin == name)
+                    .map(|f| f.id),
+            )
             .collect();
         if !channels.is_empty() {
             return Err(PluginsError::InUse {
@@ -534,6 +541,11 @@ impl Plugins {
     /// Forgets the binding of a shop whose settings changed.
     pub fn shop_changed(&self, shop_id: u64) {
         write(&self.shop_bindings).remove(&shop_id);
+    }
+
+    /// The loaded flow plugin `name`, or why there is none.
+    pub fn flow_plugin(&self, name: &str) -> Result<Arc<Loaded>, PluginsError> {
+        self.loaded_of_kind(name, PluginKind::Flow)
     }
 
     /// The loaded commerce plugin `name`, or why there is none.

@@ -46,8 +46,10 @@ fn an_infinite_loop_is_interrupted_within_its_budget() {
         }
     );
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
-    // Budget plus a tick or two, with slack for a loaded CI machine.
-    assert!(elapsed < Duration::from_millis(600), "took {elapsed:?}");
+    // Interrupted, not hung: the epoch ticks every few milliseconds, but a
+    // loaded two-core machine can hold this thread off the CPU for a
+    // while, so the bound only tells interruption from a hang.
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     assert!(error.to_string().contains("200 ms"), "{error}");
     assert_eq!(plugin.metrics().timeouts, 1);
     still_serves(&f);
@@ -195,7 +197,8 @@ fn a_warm_instance_is_discarded_after_a_fault() {
                 ..
             })
         ));
-        assert!(started.elapsed() < Duration::from_millis(600));
+        // Interrupted, not hung (see the test above for the bound).
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
     still_serves(&f);
 }

@@ -16,6 +16,7 @@ mod cli;
 mod conversations;
 mod delivery;
 mod errors;
+mod flows;
 mod plugins;
 mod roles;
 mod search;

@@ -20,7 +20,7 @@ use crate::desk_helpers::{inbox, member, reply_text, set_presence};
 use crate::harness::{Auth, Desk, Reply, Server};
 
 /// A built test plugin (`cargo xtask plugins`).
-fn wasm(name: &str) -> Vec<u8> {
+pub(crate) fn wasm(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../plugins/target/wasm32-wasip2/release")
         .join(format!("{}.wasm", name.replace('-', "_")));
@@ -55,7 +55,7 @@ async fn desk_with_plugin(provider: &FakeServer) -> Desk {
 
 /// A desk whose `plugins.dir` holds the well-behaved channel plugin and
 /// whose plugins reach every one of `fakes` under its host names.
-async fn desk_reaching(fakes: &[&FakeServer]) -> Desk {
+pub(crate) async fn desk_reaching(fakes: &[&FakeServer]) -> Desk {
     let staging = tempfile::tempdir().unwrap();
     let ca = staging.path().join("fake-ca.pem");
     let pems: String = fakes.iter().map(|f| f.ca_pem()).collect();
@@ -73,12 +73,12 @@ async fn desk_reaching(fakes: &[&FakeServer]) -> Desk {
     )
     .unwrap();
     let dropins_path = dropins.path().display().to_string();
-    let desk = Desk::start_with(&[
-        ("OMNIGATE_PLUGINS__HTTP_RESOLVE", resolve.as_str()),
-        ("OMNIGATE_PLUGINS__HTTP_CA_FILE", ca_path.as_str()),
-        ("OMNIGATE_PLUGINS__DIR", dropins_path.as_str()),
-    ])
-    .await;
+    let mut env = vec![("OMNIGATE_PLUGINS__DIR", dropins_path.as_str())];
+    if !fakes.is_empty() {
+        env.push(("OMNIGATE_PLUGINS__HTTP_RESOLVE", resolve.as_str()));
+        env.push(("OMNIGATE_PLUGINS__HTTP_CA_FILE", ca_path.as_str()));
+    }
+    let desk = Desk::start_with(&env).await;
     // The server has read both files; the temp dirs may go.
     drop((staging, dropins));
     desk
@@ -471,7 +471,7 @@ async fn admins_install_disable_enable_and_remove_plugins_without_a_restart() {
 }
 
 /// Installs `wasm` through the API as the desk's admin.
-async fn install(desk: &Desk, wasm: Vec<u8>, signature: Option<&str>) -> Reply {
+pub(crate) async fn install(desk: &Desk, wasm: Vec<u8>, signature: Option<&str>) -> Reply {
     let server = &desk.server;
     let mut request = server
         .client

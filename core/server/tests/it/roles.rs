@@ -323,6 +323,20 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
             None,
             Allowed::Admin,
         ),
+        (Method::GET, "/api/v1/flows".into(), None, Allowed::Agent),
+        (Method::POST, "/api/v1/flows".into(), None, Allowed::Admin),
+        (
+            Method::PATCH,
+            "/api/v1/flows/999".into(),
+            Some(json!({})),
+            Allowed::Admin,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/flows/999".into(),
+            None,
+            Allowed::Admin,
+        ),
         (Method::GET, "/api/v1/shops".into(), None, Allowed::Agent),
         (Method::POST, "/api/v1/shops".into(), None, Allowed::Admin),
         (
