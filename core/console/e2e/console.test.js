@@ -4,12 +4,13 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Server, webhookReceiver, tcpRelay, REPO, ADMIN } from './harness.js';
 // Admin → Plugins and Channels, on a server of their own.
 import './plugins.e2e.js';
+import './flows.e2e.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = join(REPO, 'target', 'console-e2e');
@@ -81,6 +82,17 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     web = await server.createChannel({ name: 'Web shop', webhook_url: hook.url });
     windowed = await server.createChannel({ name: 'WhatsApp', service_window_secs: 1 });
     await server.api('POST', '/api/v1/canned', { shortcut: 'thanks', text: 'Thank you {{contact.name}}, I am checking your order.', shared: true });
+    // A chatbot flow to hand conversations to (the first-party guided flow).
+    const installed = await server.request('POST', '/api/v1/plugins', {
+      raw: readFileSync(join(REPO, 'plugins', 'target', 'wasm32-wasip2', 'release', 'guided_flow.wasm')),
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/wasm' },
+    });
+    assert.equal(installed.status, 201, installed.text);
+    await server.api('POST', '/api/v1/flows', {
+      name: 'returns-bot',
+      plugin: 'guided-flow',
+      config: { definition: JSON.stringify({ start: 'ask', steps: { ask: { say: ['Returns: which order?'], input: { variable: 'order', next: 'done' } }, done: { handoff: {} } } }) },
+    });
     // Playwright gives each launch a fresh temporary profile (it refuses
     // --user-data-dir here) and deletes it at close.
     browser = await chromium.launch({
@@ -263,7 +275,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
   it('hands a conversation to a chatbot flow (the Flows button)', async () => {
     const page = pages.ayla;
     await page.click('#action-flow');
-    await page.fill('#flow-name', 'returns-bot');
+    await page.selectOption('#flow-name', 'returns-bot');
     await page.click('#flow-dialog-submit');
     await page.waitForURL('**/inbox');
     await item(page, ids.mehmet).waitFor({ state: 'detached' });

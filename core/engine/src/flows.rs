@@ -618,6 +618,55 @@ impl Engine {
         }
     }
 
+    /// Tries a flow's settings before they are saved: opens the flow once
+    /// for a sample contact, in a fresh instance, and carries out nothing.
+    /// A flow plugin that checks its settings when it starts (the guided
+    /// flow parses its whole definition) reports a mistake here, to the
+    /// admin, instead of to the first customer. `Err` holds the plugin's
+    /// reason.
+    pub async fn try_flow_settings(
+        &self,
+        name: &str,
+        plugin: &str,
+        config: &BTreeMap<String, String>,
+        secrets: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let plugins = self
+            .plugins()
+            .ok_or_else(|| "plugins are not running".to_owned())?;
+        let loaded = plugins.flow_plugin(plugin).map_err(|e| e.to_string())?;
+        let binding = Binding::isolated(Settings {
+            config: config.clone(),
+            secrets: secrets.clone(),
+        });
+        let context = FlowContext {
+            flow: name.to_owned(),
+            contact: ContactProfile {
+                external_id: "omnigate-settings-check".into(),
+                display_name: Some("Settings check".into()),
+                phone: None,
+                email: None,
+                username: None,
+                language: None,
+                extensions: Vec::new(),
+            },
+            variables: Vec::new(),
+        };
+        let opening = convert::content_to_wit(&Content::Text {
+            body: String::new(),
+        });
+        let answer = tokio::task::spawn_blocking(move || {
+            loaded.plugin.flow_start(&binding, &context, &opening)
+        })
+        .await
+        .map_err(|e| format!("the check did not finish: {e}"))?;
+        match answer {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(FlowError::BadState(why) | FlowError::Failed(why))) => Err(why),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
     /// Hands a conversation to flow `flow`: checks the flow exists and is
     /// enabled, and starts its session over the contact's latest message.
     pub(crate) fn check_flow(&self, flow: &str) -> Result<(), EngineError> {

@@ -126,6 +126,22 @@ fn manifest_of(state: &AppState, plugin: &str) -> Result<omnigate_plugin_host::M
     Ok(loaded.plugin.manifest().clone())
 }
 
+/// Opens the flow once with these settings, so a mistake in them is the
+/// admin's error now rather than a customer's hand-over later.
+async fn try_settings(state: &AppState, flow: &FlowRecord) -> Result<(), ApiError> {
+    state
+        .engine()
+        .try_flow_settings(&flow.name, &flow.plugin, &flow.config, &flow.secrets)
+        .await
+        .map_err(|why| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "flow_invalid",
+                format!("the flow does not start with these settings: {why}"),
+            )
+        })
+}
+
 fn check_shop(state: &AppState, shop: Option<u64>) -> Result<Option<u64>, ApiError> {
     match shop {
         Some(id) if state.inner.store.shop(id)?.is_none() => {
@@ -183,7 +199,7 @@ pub(crate) async fn list(
     responses(
         (status = 201, description = "Created.", body = FlowView),
         (status = 409, description = "`conflict`: another flow has that name.", body = ErrorBody),
-        (status = 422, description = "`invalid_request`: a field is wrong (unknown plugin, shop or end reason; unknown or missing settings).", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: a field is wrong (unknown plugin, shop or end reason; unknown or missing settings). `flow_invalid`: the flow, opened once with these settings, failed; the message gives its reason (for the guided flow, the step at fault).", body = ErrorBody),
     ),
     security(("session" = [], "csrf" = []), ("api_token" = []))
 )]
@@ -208,7 +224,7 @@ pub(crate) async fn create(
         body.secrets,
         FLOW_VALUES,
     )?;
-    let flow = state.inner.store.create_flow(FlowRecord {
+    let flow = FlowRecord {
         id: 0,
         name,
         plugin,
@@ -218,7 +234,9 @@ pub(crate) async fn create(
         end_reason: check_end_reason(&state, body.end_reason.flatten())?,
         disabled: body.disabled.unwrap_or(false),
         created_at_ms: state.now().0,
-    })?;
+    };
+    try_settings(&state, &flow).await?;
+    let flow = state.inner.store.create_flow(flow)?;
     state.audit(
         &AuditEvent::new(principal.actor(), AuditAction::FlowConfigured)
             .target(format!("flow:{}", flow.id))
@@ -258,7 +276,7 @@ fn find(state: &AppState, raw: &str) -> Result<FlowRecord, ApiError> {
     responses(
         (status = 200, description = "The flow as changed.", body = FlowView),
         (status = 404, description = "`not_found`: no such flow.", body = ErrorBody),
-        (status = 422, description = "`invalid_request`: a field is wrong, or the name or plugin would change.", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: a field is wrong, or the name or plugin would change. `flow_invalid`: the flow does not start with the new settings.", body = ErrorBody),
     ),
     security(("session" = [], "csrf" = []), ("api_token" = []))
 )]
@@ -300,6 +318,7 @@ pub(crate) async fn update(
             body.secrets,
             FLOW_VALUES,
         )?;
+        try_settings(&state, &flow).await?;
     }
     state.inner.store.update_flow(&flow)?;
     let view = FlowView::of(&flow, &state)?;

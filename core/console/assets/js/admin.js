@@ -9,6 +9,7 @@ import { api, query } from './api.js';
 import { state, fail, toast, link } from './state.js';
 import { renderChannels } from './channels.js';
 import { renderPlugins } from './plugins.js';
+import { renderFlows } from './flows.js';
 
 const ROLES = ['agent', 'supervisor', 'admin'];
 
@@ -16,7 +17,7 @@ function field(id, label, input) {
   return h('div', { class: 'field' }, h('label', { for: id, text: label }), input);
 }
 
-const PAGES = [['admin', '/admin', 'admin.general'], ['admin-channels', '/admin/channels', 'admin.channels'], ['admin-plugins', '/admin/plugins', 'admin.plugins']];
+const PAGES = [['admin', '/admin', 'admin.general'], ['admin-channels', '/admin/channels', 'admin.channels'], ['admin-flows', '/admin/flows', 'admin.flows'], ['admin-plugins', '/admin/plugins', 'admin.plugins']];
 
 /** The admin pages' own navigation. */
 function adminNav(current) {
@@ -24,12 +25,13 @@ function adminNav(current) {
     PAGES.map(([name, path, label]) => link(path, { id: `${name}-link`, text: t(label), 'aria-current': String(name === current) })));
 }
 
-/** Draws the admin page `page` (`admin`, `admin-channels`, `admin-plugins`). */
+/** Draws the admin page `page` (`admin`, `admin-channels`, `admin-flows`, `admin-plugins`). */
 export function renderAdmin(root, page = 'admin') {
   if (page !== 'admin') {
     const body = h('div', { id: `${page}-page` });
     replace(root, h('div', { class: 'admin' }, h('h1', { text: t('nav.admin') }), adminNav(page), body));
     if (page === 'admin-channels') renderChannels(body);
+    else if (page === 'admin-flows') renderFlows(body);
     else renderPlugins(body);
     return;
   }

@@ -62,15 +62,17 @@ export function renderChannels(root) {
 // ---- the list ---------------------------------------------------------
 
 async function drawList(ctx, quiet = false) {
-  const [plugins, answer] = await Promise.all([
+  const [plugins, answer, flows] = await Promise.all([
     loadPlugins(quiet),
     api('GET', '/api/v1/channels').catch((e) => { if (!quiet) fail(e); return null; }),
+    api('GET', '/api/v1/flows').catch((e) => { if (!quiet) fail(e); return null; }),
   ]);
-  if (!answer || !plugins) return;
-  const seen = JSON.stringify([plugins, answer]);
+  if (!answer || !plugins || !flows) return;
+  const seen = JSON.stringify([plugins, answer, flows]);
   if (quiet && seen === ctx.seen) return;
   ctx.seen = seen;
   ctx.plugins = plugins;
+  ctx.flows = flows.flows;
   const { channels } = answer;
   const rows = channels.map((c) => {
     const plugin = c.kind === 'api' ? null : plugins.find((p) => p.name === c.kind);
@@ -222,6 +224,14 @@ function settingsFields(prefix, plugin, channel) {
   return { fieldset, read };
 }
 
+/** The default flow picker: none (the queue) or a configured flow. */
+function flowPicker(id, ctx, current) {
+  const select = h('select', { id },
+    h('option', { value: '', text: t('channels.no_flow') }),
+    (ctx.flows || []).map((f) => h('option', { value: f.name, text: f.name, selected: f.name === current })));
+  return { select, row: h('div', { class: 'field' }, h('label', { for: id, text: t('channels.default_flow') }), select) };
+}
+
 // ---- create -----------------------------------------------------------
 
 function drawCreate(ctx) {
@@ -233,6 +243,7 @@ function drawCreate(ctx) {
   const windowSecs = h('input', { id: 'channel-window', type: 'number', min: 1, max: 2592000, step: 1 });
   const hook = h('input', { id: 'channel-webhook', type: 'url', placeholder: 'https://' });
   const hookField = h('div', { class: 'field' }, h('label', { for: 'channel-webhook', text: t('channels.outbound_url') }), hook);
+  const flow = flowPicker('channel-flow', ctx, null);
   const settingsBox = h('div', { id: 'channel-settings-box' });
   const error = h('p', { class: 'form-error', role: 'alert', id: 'channel-create-error' });
   const submit = h('button', { type: 'submit', class: 'primary', id: 'channel-create-submit', text: t('channels.create_submit') });
@@ -253,6 +264,7 @@ function drawCreate(ctx) {
         error.textContent = '';
         const body = { name: name.value.trim(), kind: kind.value };
         if (windowSecs.value) body.service_window_secs = Number(windowSecs.value);
+        if (flow.select.value) body.default_flow = flow.select.value;
         if (settings) {
           const { config, secrets, missing } = settings.read();
           if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
@@ -283,6 +295,7 @@ function drawCreate(ctx) {
     h('div', { class: 'field' }, h('label', { for: 'channel-kind', text: t('channels.kind') }), kind),
     h('div', { class: 'field' }, h('label', { for: 'channel-name' }, t('admin.name'), h('span', { class: 'required', 'aria-hidden': 'true', text: ' *' })), name),
     h('div', { class: 'field' }, h('label', { for: 'channel-window', text: t('channels.window') }), windowSecs),
+    flow.row,
     hookField),
   settingsBox,
   error,
@@ -299,6 +312,7 @@ function openEdit(ctx, c) {
   const windowSecs = h('input', { id: 'edit-channel-window', type: 'number', min: 1, max: 2592000, step: 1, value: c.service_window_secs ?? '' });
   const hook = h('input', { id: 'edit-channel-webhook', type: 'url', value: c.webhook_url ?? '' });
   const disabled = h('input', { id: 'edit-channel-disabled', type: 'checkbox', checked: c.disabled });
+  const flow = flowPicker('edit-channel-flow', ctx, c.default_flow);
   const settings = plugin ? settingsFields('edit-channel', plugin, c) : null;
   const error = h('p', { class: 'form-error', role: 'alert', id: 'edit-channel-error' });
   const dlg = h('dialog', { id: 'channel-edit-dialog', 'aria-labelledby': 'channel-edit-title', class: 'wide-dialog' });
@@ -310,6 +324,7 @@ function openEdit(ctx, c) {
         const body = {
           name: name.value.trim(),
           service_window_secs: windowSecs.value ? Number(windowSecs.value) : null,
+          default_flow: flow.select.value || null,
           disabled: disabled.checked,
         };
         if (c.kind === 'api') body.webhook_url = hook.value.trim() || null;
@@ -333,6 +348,7 @@ function openEdit(ctx, c) {
   h('h2', { id: 'channel-edit-title', text: t('channels.edit_title', { name: c.name }) }),
   h('div', { class: 'field' }, h('label', { for: 'edit-channel-name', text: t('admin.name') }), name),
   h('div', { class: 'field' }, h('label', { for: 'edit-channel-window', text: t('channels.window') }), windowSecs),
+  flow.row,
   c.kind === 'api' ? h('div', { class: 'field' }, h('label', { for: 'edit-channel-webhook', text: t('channels.outbound_url') }), hook) : null,
   h('div', { class: 'field field-check' }, h('label', { for: 'edit-channel-disabled', text: t('channels.disabled') }), disabled),
   settings ? settings.fieldset : null,

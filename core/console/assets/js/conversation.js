@@ -681,16 +681,29 @@ function openEndDialog() {
   });
 }
 
-function openFlowDialog() {
+async function openFlowDialog() {
   const id = view.conv.id;
-  const name = h('input', { id: 'flow-name', required: true, maxLength: 100 });
-  dialog('flow-dialog', t('flow.title'), [h('label', { for: 'flow-name', text: t('flow.name') }), name], t('flow.submit'), async () => {
-    await api('POST', `/api/v1/conversations/${id}/transfer-to-flow`, { flow: name.value.trim() });
+  let flows;
+  try {
+    ({ flows } = await api('GET', '/api/v1/flows'));
+  } catch (e) { fail(e); return; }
+  const usable = flows.filter((f) => !f.disabled);
+  if (!usable.length) {
+    dialog('flow-dialog', t('flow.title'), [h('p', { id: 'flow-none', class: 'hint', text: t('flow.none') })], null, async () => {});
+    return;
+  }
+  const pick = h('select', { id: 'flow-name', required: true },
+    usable.map((f) => h('option', { value: f.name, text: f.name })));
+  dialog('flow-dialog', t('flow.title'), [
+    h('p', { class: 'hint', id: 'flow-hint', text: t('flow.hint') }),
+    h('label', { for: 'flow-name', text: t('flow.name') }), pick,
+  ], t('flow.submit'), async () => {
+    await api('POST', `/api/v1/conversations/${id}/transfer-to-flow`, { flow: pick.value });
     toast(t('done.flow'));
     await loadInbox();
     navigate('/inbox');
   });
-  name.focus();
+  pick.focus();
 }
 
 async function toQueue() {

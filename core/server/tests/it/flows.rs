@@ -345,8 +345,8 @@ async fn flows_are_checked_when_configured_and_refused_to_agents() {
         )
         .await
         .assert_error(StatusCode::CONFLICT, "flow_in_use");
-    // A definition with a mistake is reported by step when it runs: the
-    // conversation goes to the queue with the reason.
+    // A definition with a mistake is refused when it is saved, with the
+    // step at fault named (the flow is opened once with it).
     let broken = server
         .call(
             Method::PATCH,
@@ -355,16 +355,20 @@ async fn flows_are_checked_when_configured_and_refused_to_agents() {
             Some(json!({ "config": { "definition": "{\"start\":\"a\",\"steps\":{\"a\":{\"next\":\"b\"}}}" } })),
         )
         .await;
-    assert_eq!(broken.status, StatusCode::OK, "{}", broken.text);
-    let conversation_id = write(&desk, &channel, "m1", "Merhaba").await;
-    wait_for_status(&desk, conversation_id, "queued").await;
-    let messages = thread(server, &desk.admin, conversation_id).await;
+    broken.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "flow_invalid");
     assert!(
-        messages
-            .iter()
-            .any(|m| text_of(m).contains("`next` names `b`, which is not a step")),
-        "{messages:#?}"
+        broken
+            .text
+            .contains("`next` names `b`, which is not a step"),
+        "{}",
+        broken.text
     );
+    flow(json!({ "name": "y", "plugin": "guided-flow", "config": { "definition": "{}" } }))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "flow_invalid");
+    // The flow as saved still answers.
+    let conversation_id = write(&desk, &channel, "m1", "Merhaba").await;
+    bot_messages(&desk, conversation_id, 2).await;
 }
 
 #[tokio::test]
