@@ -160,13 +160,7 @@ impl Engine {
                 handled_through: 0,
             },
         };
-        let pending: Vec<MessageRecord> = self
-            .store()
-            .messages(id, Some(session.handled_through), 4 * MESSAGES_PER_RUN)?
-            .into_iter()
-            .filter(|m| m.author == author::CONTACT && m.direction == direction::INBOUND)
-            .take(MESSAGES_PER_RUN)
-            .collect();
+        let pending = self.unanswered(id, session.handled_through)?;
         if session.state.is_some() && pending.is_empty() {
             return Ok(false);
         }
@@ -190,6 +184,38 @@ impl Engine {
                 self.flow_gives_up(id, flow_name, &why)?;
                 self.durable().await?;
                 Ok(false)
+            }
+        }
+    }
+
+    /// Up to [`MESSAGES_PER_RUN`] contact messages after `through`, in
+    /// order (paging past the bot's and agents' messages between them).
+    fn unanswered(
+        &self,
+        conversation: u64,
+        through: u64,
+    ) -> Result<Vec<MessageRecord>, EngineError> {
+        let mut found = Vec::new();
+        let mut after = through;
+        loop {
+            let page = self
+                .store()
+                .messages(conversation, Some(after), 4 * MESSAGES_PER_RUN)?;
+            let Some(last) = page.last() else {
+                return Ok(found);
+            };
+            after = last.id;
+            let full = page.len() == 4 * MESSAGES_PER_RUN;
+            found.extend(
+                page.into_iter()
+                    .filter(|m| m.author == author::CONTACT && m.direction == direction::INBOUND),
+            );
+            if found.len() >= MESSAGES_PER_RUN {
+                found.truncate(MESSAGES_PER_RUN);
+                return Ok(found);
+            }
+            if !full {
+                return Ok(found);
             }
         }
     }
