@@ -42,44 +42,21 @@ impl Store {
 
     /// Replaces a canned response.
     pub fn update_canned(&self, canned: &CannedRecord) -> Result<(), StoreError> {
-        if !self.trees.canned.contains_key(id_key(canned.id))? {
-            return Err(StoreError::NotFound(format!(
-                "canned response {}",
-                canned.id
-            )));
-        }
-        self.trees
-            .canned
-            .insert(id_key(canned.id), record::encode(canned)?)?;
-        Ok(())
+        record::replace_by_id(&self.trees.canned, canned.id, canned)
     }
 
     /// Canned response `id`.
     pub fn canned(&self, id: u64) -> Result<Option<CannedRecord>, StoreError> {
-        self.trees
-            .canned
-            .get(id_key(id))?
-            .map(|v| record::decode(&v))
-            .transpose()
+        record::get_by_id(&self.trees.canned, id)
     }
 
     /// Every canned response.
     pub fn all_canned(&self) -> Result<Vec<CannedRecord>, StoreError> {
-        self.trees
-            .canned
-            .iter()
-            .values()
-            .map(|v| record::decode(&v?))
-            .collect()
+        record::all(&self.trees.canned)
     }
 
     /// Deletes canned response `id`.
     pub fn delete_canned(&self, id: u64) -> Result<CannedRecord, StoreError> {
-        let bytes = self
-            .trees
-            .canned
-            .remove(id_key(id))?
-            .ok_or_else(|| StoreError::NotFound(format!("canned response {id}")))?;
-        record::decode(&bytes)
+        record::take_by_id(&self.trees.canned, id)
     }
 }

@@ -130,14 +130,8 @@ impl Store {
 
     /// Replaces flow `flow.id`; refuses a name another flow has.
     pub fn update_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
-        if !self.trees.flows.contains_key(id_key(flow.id))? {
-            return Err(StoreError::NotFound(format!("flow {}", flow.id)));
-        }
         self.refuse_taken_flow_name(&flow.name, Some(flow.id))?;
-        self.trees
-            .flows
-            .insert(id_key(flow.id), record::encode(flow)?)?;
-        Ok(())
+        record::replace_by_id(&self.trees.flows, flow.id, flow)
     }
 
     fn refuse_taken_flow_name(&self, name: &str, own: Option<u64>) -> Result<(), StoreError> {
@@ -151,11 +145,7 @@ impl Store {
 
     /// Flow `id`.
     pub fn flow(&self, id: u64) -> Result<Option<FlowRecord>, StoreError> {
-        self.trees
-            .flows
-            .get(id_key(id))?
-            .map(|v| record::decode(&v))
-            .transpose()
+        record::get_by_id(&self.trees.flows, id)
     }
 
     /// The flow named `name` (flows are few: a scan).
@@ -165,31 +155,17 @@ impl Store {
 
     /// Every flow, by id.
     pub fn flows(&self) -> Result<Vec<FlowRecord>, StoreError> {
-        self.trees
-            .flows
-            .iter()
-            .values()
-            .map(|v| record::decode(&v?))
-            .collect()
+        record::all(&self.trees.flows)
     }
 
     /// Forgets flow `id`.
     pub fn delete_flow(&self, id: u64) -> Result<FlowRecord, StoreError> {
-        let bytes = self
-            .trees
-            .flows
-            .remove(id_key(id))?
-            .ok_or_else(|| StoreError::NotFound(format!("flow {id}")))?;
-        record::decode(&bytes)
+        record::take_by_id(&self.trees.flows, id)
     }
 
     /// The session of a conversation in a flow.
     pub fn flow_session(&self, conversation: u64) -> Result<Option<FlowSessionRecord>, StoreError> {
-        self.trees
-            .flow_sessions
-            .get(id_key(conversation))?
-            .map(|v| record::decode(&v))
-            .transpose()
+        record::get_by_id(&self.trees.flow_sessions, conversation)
     }
 
     /// Writes a session (the caller makes it durable when it matters).

@@ -57,6 +57,37 @@ pub fn decode<R: Record>(bytes: &[u8]) -> Result<R, StoreError> {
     Ok(record)
 }
 
+/// Record `id` of a tree keyed by [`id_key`].
+pub(crate) fn get_by_id<R: Record>(tree: &sled::Tree, id: u64) -> Result<Option<R>, StoreError> {
+    tree.get(id_key(id))?.map(|v| decode(&v)).transpose()
+}
+
+/// Every record of a tree keyed by [`id_key`], by id.
+pub(crate) fn all<R: Record>(tree: &sled::Tree) -> Result<Vec<R>, StoreError> {
+    tree.iter().values().map(|v| decode(&v?)).collect()
+}
+
+/// Replaces record `id`, which must exist.
+pub(crate) fn replace_by_id<R: Record>(
+    tree: &sled::Tree,
+    id: u64,
+    record: &R,
+) -> Result<(), StoreError> {
+    if !tree.contains_key(id_key(id))? {
+        return Err(StoreError::NotFound(format!("{} {id}", R::KIND)));
+    }
+    tree.insert(id_key(id), encode(record)?)?;
+    Ok(())
+}
+
+/// Removes record `id` and returns it.
+pub(crate) fn take_by_id<R: Record>(tree: &sled::Tree, id: u64) -> Result<R, StoreError> {
+    let bytes = tree
+        .remove(id_key(id))?
+        .ok_or_else(|| StoreError::NotFound(format!("{} {id}", R::KIND)))?;
+    decode(&bytes)
+}
+
 /// Big-endian key for a numeric id, so sled's byte order is numeric order.
 #[must_use]
 pub fn id_key(id: u64) -> [u8; 8] {

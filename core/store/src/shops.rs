@@ -64,41 +64,21 @@ impl Store {
 
     /// Replaces shop `shop.id`.
     pub fn update_shop(&self, shop: &ShopRecord) -> Result<(), StoreError> {
-        if !self.trees.shops.contains_key(id_key(shop.id))? {
-            return Err(StoreError::NotFound(format!("shop {}", shop.id)));
-        }
-        self.trees
-            .shops
-            .insert(id_key(shop.id), record::encode(shop)?)?;
-        Ok(())
+        record::replace_by_id(&self.trees.shops, shop.id, shop)
     }
 
     /// Shop `id`.
     pub fn shop(&self, id: u64) -> Result<Option<ShopRecord>, StoreError> {
-        self.trees
-            .shops
-            .get(id_key(id))?
-            .map(|v| record::decode(&v))
-            .transpose()
+        record::get_by_id(&self.trees.shops, id)
     }
 
     /// Every shop, by id.
     pub fn shops(&self) -> Result<Vec<ShopRecord>, StoreError> {
-        self.trees
-            .shops
-            .iter()
-            .values()
-            .map(|v| record::decode(&v?))
-            .collect()
+        record::all(&self.trees.shops)
     }
 
     /// Forgets shop `id`.
     pub fn delete_shop(&self, id: u64) -> Result<ShopRecord, StoreError> {
-        let bytes = self
-            .trees
-            .shops
-            .remove(id_key(id))?
-            .ok_or_else(|| StoreError::NotFound(format!("shop {id}")))?;
-        record::decode(&bytes)
+        record::take_by_id(&self.trees.shops, id)
     }
 }

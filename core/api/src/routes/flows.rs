@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use omnigate_plugin_host::PluginKind;
+
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, parse_id};
@@ -115,17 +117,6 @@ pub(crate) struct FlowFields {
     end_reason: Option<Option<String>>,
 }
 
-fn manifest_of(state: &AppState, plugin: &str) -> Result<omnigate_plugin_host::Manifest, ApiError> {
-    let plugins = crate::routes::plugins::running(state)?;
-    let loaded = plugins.flow_plugin(plugin).map_err(|e| {
-        ApiError::from(ValidationError::new(
-            "plugin",
-            format!("`{plugin}` is not an installed, enabled flow plugin ({e})"),
-        ))
-    })?;
-    Ok(loaded.plugin.manifest().clone())
-}
-
 /// Opens the flow once with these settings, so a mistake in them is the
 /// admin's error now rather than a customer's hand-over later.
 async fn try_settings(state: &AppState, flow: &FlowRecord) -> Result<(), ApiError> {
@@ -211,15 +202,14 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, ResponseJson<FlowView>), ApiError> {
     state.refuse_if_read_only()?;
     let name = check_name(body.name.as_deref().unwrap_or_default())?;
-    let plugin = body
-        .plugin
-        .ok_or_else(|| ValidationError::new("plugin", "is required"))?;
-    let manifest = manifest_of(&state, &plugin)?;
-    let (mut config, mut secrets) = (BTreeMap::new(), BTreeMap::new());
-    crate::routes::plugin_settings::merge(
-        &manifest,
-        &mut config,
-        &mut secrets,
+    let crate::routes::plugin_settings::Instance {
+        plugin,
+        config,
+        secrets,
+    } = crate::routes::plugin_settings::for_new_instance(
+        &state,
+        body.plugin,
+        PluginKind::Flow,
         body.config,
         body.secrets,
         FLOW_VALUES,
@@ -309,7 +299,8 @@ pub(crate) async fn update(
         flow.end_reason = check_end_reason(&state, reason)?;
     }
     if body.config.is_some() || body.secrets.is_some() {
-        let manifest = manifest_of(&state, &flow.plugin)?;
+        let manifest =
+            crate::routes::plugin_settings::manifest_of(&state, &flow.plugin, PluginKind::Flow)?;
         crate::routes::plugin_settings::merge(
             &manifest,
             &mut flow.config,

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use omnigate_domain::ValidationError;
-use omnigate_plugin_host::{Manifest, Settings};
+use omnigate_plugin_host::{Manifest, PluginKind, Settings};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// What a setting's value may hold.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +26,67 @@ impl ValueRules {
         max_bytes: 8 * 1024,
         multiline: false,
     };
+}
+
+/// The manifest of `plugin`, which must be an installed, enabled plugin of
+/// `kind`.
+pub(crate) fn manifest_of(
+    state: &AppState,
+    plugin: &str,
+    kind: PluginKind,
+) -> Result<Manifest, ApiError> {
+    let plugins = crate::routes::plugins::running(state)?;
+    let loaded = match kind {
+        PluginKind::Channel => plugins.channel_plugin(plugin),
+        PluginKind::Flow => plugins.flow_plugin(plugin),
+        PluginKind::Commerce => plugins.commerce_plugin(plugin),
+    }
+    .map_err(|e| {
+        ApiError::from(ValidationError::new(
+            "plugin",
+            format!(
+                "`{plugin}` is not an installed, enabled {} plugin ({e})",
+                kind.as_str()
+            ),
+        ))
+    })?;
+    Ok(loaded.plugin.manifest().clone())
+}
+
+/// A plugin instance's plugin and checked settings.
+pub(crate) struct Instance {
+    pub(crate) plugin: String,
+    pub(crate) config: BTreeMap<String, String>,
+    pub(crate) secrets: BTreeMap<String, String>,
+}
+
+/// The plugin and settings of a new instance (a shop, a flow): `plugin`
+/// is required and must be an installed, enabled plugin of `kind`; the
+/// settings are checked against its manifest.
+pub(crate) fn for_new_instance(
+    state: &AppState,
+    plugin: Option<String>,
+    kind: PluginKind,
+    given_config: Option<BTreeMap<String, String>>,
+    given_secrets: Option<BTreeMap<String, String>>,
+    rules: ValueRules,
+) -> Result<Instance, ApiError> {
+    let plugin = plugin.ok_or_else(|| ValidationError::new("plugin", "is required"))?;
+    let manifest = manifest_of(state, &plugin, kind)?;
+    let (mut config, mut secrets) = (BTreeMap::new(), BTreeMap::new());
+    merge(
+        &manifest,
+        &mut config,
+        &mut secrets,
+        given_config,
+        given_secrets,
+        rules,
+    )?;
+    Ok(Instance {
+        plugin,
+        config,
+        secrets,
+    })
 }
 
 /// Applies `given_config` and `given_secrets` (a key with an empty value

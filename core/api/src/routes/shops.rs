@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+use omnigate_plugin_host::PluginKind;
+
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ClientAddr, Json, Query, parse_id};
@@ -297,17 +299,6 @@ impl From<ShopFailure> for ApiError {
     }
 }
 
-fn manifest_of(state: &AppState, plugin: &str) -> Result<omnigate_plugin_host::Manifest, ApiError> {
-    let plugins = crate::routes::plugins::running(state)?;
-    let loaded = plugins.commerce_plugin(plugin).map_err(|e| {
-        ApiError::from(ValidationError::new(
-            "plugin",
-            format!("`{plugin}` is not an installed, enabled commerce plugin ({e})"),
-        ))
-    })?;
-    Ok(loaded.plugin.manifest().clone())
-}
-
 /// List shops.
 #[utoipa::path(
     get,
@@ -350,15 +341,14 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, ResponseJson<ShopView>), ApiError> {
     state.refuse_if_read_only()?;
     let name = check_name(body.name.as_deref().unwrap_or_default())?;
-    let plugin = body
-        .plugin
-        .ok_or_else(|| ValidationError::new("plugin", "is required"))?;
-    let manifest = manifest_of(&state, &plugin)?;
-    let (mut config, mut secrets) = (BTreeMap::new(), BTreeMap::new());
-    crate::routes::plugin_settings::merge(
-        &manifest,
-        &mut config,
-        &mut secrets,
+    let crate::routes::plugin_settings::Instance {
+        plugin,
+        config,
+        secrets,
+    } = crate::routes::plugin_settings::for_new_instance(
+        &state,
+        body.plugin,
+        PluginKind::Commerce,
         body.config,
         body.secrets,
         crate::routes::plugin_settings::ValueRules::LINE,
@@ -429,7 +419,11 @@ pub(crate) async fn update(
         shop.disabled = disabled;
     }
     if body.config.is_some() || body.secrets.is_some() {
-        let manifest = manifest_of(&state, &shop.plugin)?;
+        let manifest = crate::routes::plugin_settings::manifest_of(
+            &state,
+            &shop.plugin,
+            PluginKind::Commerce,
+        )?;
         crate::routes::plugin_settings::merge(
             &manifest,
             &mut shop.config,
