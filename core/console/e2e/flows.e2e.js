@@ -112,6 +112,14 @@ describe('Admin: chatbot flows', { concurrency: false }, () => {
     await page.screenshot({ path: join(SHOTS, '30-flows.png') });
   });
 
+  it('hears of a plugin change at once (live event, not the 30 s re-read)', async () => {
+    const plugin = page.locator('#flow-rows tr').filter({ hasText: 'support' }).locator('.flow-plugin');
+    await server.api('POST', '/api/v1/plugins/guided-flow/disable');
+    await plugin.locator('.state-disabled').waitFor({ timeout: 5000 });
+    await server.api('POST', '/api/v1/plugins/guided-flow/enable');
+    await plugin.locator('.state-loaded').waitFor({ timeout: 5000 });
+  });
+
   it('makes it a channel\'s default flow, and the bot answers new customers', async () => {
     await page.click('#admin-channels-link');
     await page.waitForURL('**/admin/channels');

@@ -364,7 +364,20 @@ impl Engine {
 
     /// Attaches the plugin host; plugin channels work from then on. Once
     /// per engine: a second call changes nothing and returns `false`.
-    pub fn attach_plugins(&self, plugins: Arc<plugins::Plugins>) -> bool {
+    pub fn attach_plugins(self: &Arc<Self>, plugins: Arc<plugins::Plugins>) -> bool {
+        // Admins' consoles learn of installs, upgrades, trips and the like
+        // as they happen (a `plugin` event); weak, so the registry does
+        // not keep the engine alive.
+        let engine = Arc::downgrade(self);
+        plugins.on_change(Box::new(move |name, action| {
+            if let Some(engine) = engine.upgrade() {
+                engine.push_live(
+                    Audience::Staff,
+                    "plugin",
+                    json!({ "name": name, "change": action.code() }),
+                );
+            }
+        }));
         self.plugins.set(plugins).is_ok()
     }
 

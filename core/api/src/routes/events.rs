@@ -49,7 +49,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// per event the caller may see (`conversation.queued`,
 /// `conversation.assigned`, `conversation.in_flow`, `conversation.ended`,
 /// `transfer.requested`, `transfer.returned`, `message`, `presence`,
-/// `queue`, `window.closing`, `window.closed`), or `{"type":"resync"}` when missed events are no longer
+/// `queue`, `window.closing`, `window.closed`, `plugin`), or `{"type":"resync"}` when missed events are no longer
 /// available. Refuses a browser page of another origin (cross-site
 /// WebSocket hijacking: cookies go with WebSocket requests, and CORS does
 /// not apply to them).

@@ -301,6 +301,11 @@ function onEvent(event) {
     case 'presence':
       if (data.user_id === me && state.inbox) { state.inbox.presence = data.presence; changed('inbox'); }
       break;
+    case 'plugin':
+      // An install, upgrade, enable, disable, removal or breaker trip: the
+      // admin pages re-read what they show.
+      changed('plugins');
+      break;
     case 'queue':
       if (state.inbox) {
         state.inbox.queue = { length: data.length, oldest_waiting_secs: data.oldest_since ? secondsSince(data.oldest_since) : null };

@@ -8,7 +8,7 @@ import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
-import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, POLL_MS } from './plugins.js';
+import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
 
 const INPUT_TYPES = { string: 'text', url: 'url', integer: 'number', boolean: 'checkbox' };
 
@@ -54,7 +54,8 @@ export function renderChannels(root) {
       create));
   const ctx = { list, once, create, plugins: [] };
   ctx.refresh = () => drawList(ctx);
-  // Plugin health changes without a live event: re-read now and then.
+  // Plugin health: at once on a `plugin` live event, and now and then.
+  onPluginChange(list, () => drawList(ctx, true));
   whileShown(list, POLL_MS, () => drawList(ctx, true));
   return ctx.refresh().then(() => drawCreate(ctx));
 }

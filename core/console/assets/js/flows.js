@@ -8,7 +8,7 @@ import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
-import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, POLL_MS } from './plugins.js';
+import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
 
 const flowPlugins = (plugins) => plugins.filter((p) => p.kind === 'flow');
 
@@ -25,6 +25,7 @@ export function renderFlows(root) {
       create));
   const ctx = { list, create, plugins: [], shops: [], reasons: [], channels: [] };
   ctx.refresh = () => drawList(ctx);
+  onPluginChange(list, () => drawList(ctx, true));
   whileShown(list, POLL_MS, () => drawList(ctx, true));
   return ctx.refresh().then(() => drawCreate(ctx));
 }

@@ -5,7 +5,7 @@
 import { h, replace, keepFocus } from './dom.js';
 import { t, formatDateTime } from './i18n.js';
 import { api } from './api.js';
-import { fail, toast } from './state.js';
+import { fail, toast, changes } from './state.js';
 
 /** `GET /api/v1/plugins`: the list; when it fails, [] with a toast, or
  * null when `quiet` (a background re-read keeps what is shown). */
@@ -58,14 +58,26 @@ export function renderPlugins(root) {
       form));
   const refresh = () => drawTable(table, refresh);
   drawInstall(form, refresh);
-  // No live event tells of a breaker trip or another admin's change: the
-  // table is re-read now and then, and redrawn only when it changed.
+  // A `plugin` live event tells of a trip or another admin's change at
+  // once; the call counters are re-read now and then. Either way the
+  // table is redrawn only when it changed.
+  onPluginChange(table, () => drawTable(table, refresh, true));
   whileShown(table, POLL_MS, () => drawTable(table, refresh, true));
   return refresh();
 }
 
-/** How often the admin pages re-read plugins and channels. */
-export const POLL_MS = 10000;
+/** How often the admin pages re-read plugins and channels (their call
+ * counters and health; state changes arrive as live events). */
+export const POLL_MS = 30000;
+
+/** Calls `fn` on every `plugin` live event while `el` is in the page. */
+export function onPluginChange(el, fn) {
+  const listener = () => {
+    if (!el.isConnected) { changes.removeEventListener('plugins', listener); return; }
+    fn();
+  };
+  changes.addEventListener('plugins', listener);
+}
 
 /** Calls `fn` every `ms` while `el` is in the page and the tab visible. */
 export function whileShown(el, ms, fn) {

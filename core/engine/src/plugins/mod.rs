@@ -137,6 +137,11 @@ pub struct Loaded {
     pub capabilities: Option<ChannelCapabilities>,
 }
 
+/// Told of every change of a plugin's state (the plugin's name and the
+/// audited action: installed, enabled, disabled, tripped, removed), so
+/// admins' consoles learn of it live.
+pub type ChangeHook = Box<dyn Fn(&str, AuditAction) + Send + Sync>;
+
 /// The installed plugins. One per process.
 pub struct Plugins {
     host: PluginHost,
@@ -153,6 +158,8 @@ pub struct Plugins {
     shop_bindings: RwLock<HashMap<u64, Arc<Binding>>>,
     /// Serialises installs, upgrades and removals.
     admin: std::sync::Mutex<()>,
+    /// See [`ChangeHook`]; shared with the breaker's event sink.
+    on_change: Arc<std::sync::OnceLock<ChangeHook>>,
 }
 
 impl Plugins {
@@ -172,9 +179,11 @@ impl Plugins {
         if config.cache_dir.is_none() {
             config.cache_dir = Some(store.dir().join("plugin-cache"));
         }
+        let on_change = Arc::new(std::sync::OnceLock::new());
         let events = Arc::new(services::AuditingEvents::new(
             Arc::clone(&store),
             Arc::clone(&clock),
+            Arc::clone(&on_change),
         ));
         let services = Services {
             http,
@@ -194,6 +203,7 @@ impl Plugins {
             bindings: RwLock::default(),
             shop_bindings: RwLock::default(),
             admin: std::sync::Mutex::new(()),
+            on_change,
         }))
     }
 
@@ -623,7 +633,16 @@ impl Plugins {
 
     fn audit(&self, event: AuditEvent) -> Result<(), PluginsError> {
         self.store.append_audit(&event, self.clock.now())?;
+        if let (Some(hook), Some(name)) = (self.on_change.get(), event.target.as_deref()) {
+            hook(name, event.action);
+        }
         Ok(())
+    }
+
+    /// Sets the hook told of every plugin state change; once per registry
+    /// (`false` when one is set already).
+    pub fn on_change(&self, hook: ChangeHook) -> bool {
+        self.on_change.set(hook).is_ok()
     }
 }
 

@@ -63,11 +63,20 @@ impl KvStore for StoreKv {
 pub(crate) struct AuditingEvents {
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
+    on_change: Arc<std::sync::OnceLock<super::ChangeHook>>,
 }
 
 impl AuditingEvents {
-    pub(crate) fn new(store: Arc<Store>, clock: Arc<dyn Clock>) -> AuditingEvents {
-        AuditingEvents { store, clock }
+    pub(crate) fn new(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        on_change: Arc<std::sync::OnceLock<super::ChangeHook>>,
+    ) -> AuditingEvents {
+        AuditingEvents {
+            store,
+            clock,
+            on_change,
+        }
     }
 }
 
@@ -93,6 +102,9 @@ impl HostEvents for AuditingEvents {
             .detail(detail.to_string());
         if let Err(error) = self.store.append_audit(&audit, self.clock.now()) {
             tracing::error!(%error, "cannot record the plugin's breaker trip in the audit log");
+        }
+        if let Some(hook) = self.on_change.get() {
+            hook(name, AuditAction::PluginTripped);
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::harness::{Auth, Desk, Server};
 type Socket = WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
 
 /// Opens `/api/v1/events` over TLS (HTTP/1.1) as `auth`.
-async fn open(
+pub(crate) async fn open(
     server: &Server,
     auth: &Auth,
     query: &str,
@@ -73,7 +73,7 @@ async fn open(
 }
 
 /// The next JSON frame, skipping pings; fails after five seconds.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
@@ -87,7 +87,7 @@ async fn next(socket: &mut Socket) -> Value {
 }
 
 /// Frames until one of type `kind` arrives; returns all read.
-async fn until(socket: &mut Socket, kind: &str) -> Vec<Value> {
+pub(crate) async fn until(socket: &mut Socket, kind: &str) -> Vec<Value> {
     let mut seen = Vec::new();
     loop {
         let frame = next(socket).await;

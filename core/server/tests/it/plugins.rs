@@ -906,3 +906,29 @@ async fn agents_see_the_contacts_orders_and_search_products_in_the_configured_sh
         products.text
     );
 }
+
+#[tokio::test]
+async fn admins_consoles_hear_of_plugin_changes_live() {
+    let desk = desk_reaching(&[]).await;
+    let mut socket = crate::live::open(&desk.server, &desk.admin, "", None)
+        .await
+        .unwrap();
+    let installed = install(&desk, wasm("echo-flow"), None).await;
+    assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.text);
+    let seen = crate::live::until(&mut socket, "plugin").await;
+    let event = seen.last().unwrap();
+    assert_eq!(event["data"]["name"], "echo-flow", "{event}");
+    assert_eq!(event["data"]["change"], "plugin.installed", "{event}");
+    let disabled = desk
+        .server
+        .call(
+            Method::POST,
+            "/api/v1/plugins/echo-flow/disable",
+            &desk.admin,
+            None,
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    let seen = crate::live::until(&mut socket, "plugin").await;
+    assert_eq!(seen.last().unwrap()["data"]["change"], "plugin.disabled");
+}
