@@ -388,6 +388,12 @@ impl Collector for StoreAndProcess {
         )?;
         gauge(
             e,
+            "omnigate_flow_sessions",
+            "Conversations a chatbot flow is answering",
+            self.store.flow_session_count() as f64,
+        )?;
+        gauge(
+            e,
             "omnigate_users",
             "User accounts",
             self.store.user_count() as f64,

@@ -1064,6 +1064,14 @@ impl Engine {
             status::to_record(status),
             ended_by.map(|u| u.0),
         )?;
+        let was_in_flow = old
+            .as_ref()
+            .is_some_and(|o| matches!(o.status, StatusRecord::InFlow { .. }));
+        if was_in_flow && !matches!(new.status, StatusRecord::InFlow { .. }) {
+            // Out of its flow (handed off, taken by a supervisor, ended):
+            // a later hand-over to a flow starts afresh.
+            self.store.delete_flow_session(conversation.0)?;
+        }
         Ok((old, new))
     }
 

@@ -176,6 +176,12 @@ impl Store {
         Ok(())
     }
 
+    /// Conversations with a flow session: in a flow, or just handed over
+    /// to one (for the metrics).
+    pub fn flow_session_count(&self) -> usize {
+        self.trees.flow_sessions.len()
+    }
+
     /// Forgets the session of a conversation that left its flow.
     pub fn delete_flow_session(&self, conversation: u64) -> Result<(), StoreError> {
         self.trees.flow_sessions.remove(id_key(conversation))?;
