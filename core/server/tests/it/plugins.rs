@@ -906,3 +906,153 @@ async fn agents_see_the_contacts_orders_and_search_products_in_the_configured_sh
         products.text
     );
 }
+
+/// A desk whose `plugins.dir` holds the built plugins `names` and whose
+/// plugins reach `fakes` under their real host names.
+async fn desk_with_plugins(fakes: &[&FakeServer], names: &[&str]) -> Desk {
+    let staging = tempfile::tempdir().unwrap();
+    let ca = staging.path().join("fake-ca.pem");
+    let pems: String = fakes.iter().map(|f| f.ca_pem()).collect();
+    std::fs::write(&ca, pems).unwrap();
+    let resolve = fakes
+        .iter()
+        .flat_map(|f| f.resolve_entries())
+        .collect::<Vec<_>>()
+        .join(",");
+    let ca_path = ca.display().to_string();
+    let dropins = tempfile::tempdir().unwrap();
+    for name in names {
+        std::fs::write(
+            dropins
+                .path()
+                .join(format!("{}.wasm", name.replace('-', "_"))),
+            wasm(name),
+        )
+        .unwrap();
+    }
+    let dropins_path = dropins.path().display().to_string();
+    let desk = Desk::start_with(&[
+        ("OMNIGATE_PLUGINS__HTTP_RESOLVE", resolve.as_str()),
+        ("OMNIGATE_PLUGINS__HTTP_CA_FILE", ca_path.as_str()),
+        ("OMNIGATE_PLUGINS__DIR", dropins_path.as_str()),
+    ])
+    .await;
+    drop((staging, dropins));
+    desk
+}
+
+#[tokio::test]
+async fn an_agents_file_goes_out_on_whatsapp_uploaded_then_sent_by_media_id() {
+    use omnigate_fakes::whatsapp::{PHONE_NUMBER_ID, WhatsAppFake};
+    const TOKEN: &str = "EAAG-e2e-token";
+    const APP_SECRET: &str = "e2e-app-secret";
+    const PDF: &[u8] =
+        b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\r\n--boundary-like\r\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+
+    let whatsapp = WhatsAppFake::start(TOKEN).expect("fake starts");
+    let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
+    let server = &desk.server;
+    let reply = server
+        .call(
+            Method::POST,
+            "/api/v1/channels",
+            &desk.admin,
+            Some(json!({
+                "name": "WhatsApp +1 555 078 3881",
+                "kind": "whatsapp-cloud",
+                "config": { "phone_number_id": PHONE_NUMBER_ID },
+                "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let channel = reply.body["channel"]["id"].as_u64().unwrap();
+
+    // A contact writes; an online agent gets the conversation.
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    let body = inbound_text(
+        "wamid.IN-MEDIA-1",
+        "905321112233",
+        "Faturamı gönderir misiniz?",
+    );
+    let taken = post_webhook(server, channel, &body, &sign(APP_SECRET, &body)).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    let conversation = inbox(server, &agent).await[0];
+
+    // The agent uploads the invoice and replies with it.
+    let (cookie, csrf) = match &agent {
+        Auth::Session { cookie, csrf } => (cookie.clone(), csrf.clone()),
+        _ => panic!("agents have sessions"),
+    };
+    let uploaded = server
+        .client
+        .post(server.url(&format!(
+            "/api/v1/conversations/{conversation}/attachments?filename=fatura-1042.pdf"
+        )))
+        .header("content-type", "application/octet-stream")
+        .header("cookie", format!("__Host-omnigate_session={cookie}"))
+        .header("x-csrf-token", csrf)
+        .body(PDF.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let uploaded = reply_of(uploaded).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.text);
+    let sha = uploaded.body["attachment"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &agent,
+            Some(json!({ "content": {
+                "type": "media", "kind": "document", "attachment": sha, "caption": "Faturanız ekte"
+            } })),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+    let id = sent.body["message"]["id"].as_u64().unwrap();
+
+    // The provider got the file first, byte for byte, then the message
+    // naming it; the message shows as sent with the provider's id.
+    let delivered = wait_for_delivery(server, &agent, conversation, id, "sent").await;
+    let uploads = whatsapp.state.uploads();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(uploads[0].bytes, PDF);
+    assert_eq!(uploads[0].media_type, "application/pdf");
+    assert_eq!(uploads[0].filename, "fatura-1042.pdf");
+    let messages = whatsapp.state.sent();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["type"], "document");
+    assert_eq!(
+        messages[0]["document"],
+        json!({ "id": uploads[0].id, "caption": "Faturanız ekte", "filename": "fatura-1042.pdf" })
+    );
+    let wamid = delivered["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(wamid.starts_with("wamid."), "{delivered}");
+    let paths: Vec<String> = whatsapp
+        .server
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            format!("/v25.0/{PHONE_NUMBER_ID}/media"),
+            format!("/v25.0/{PHONE_NUMBER_ID}/messages"),
+        ]
+    );
+
+    // WhatsApp's delivery report moves the ticks on.
+    let report = status_update(&wamid, "905321112233", "delivered");
+    let taken = post_webhook(server, channel, &report, &sign(APP_SECRET, &report)).await;
+    assert_eq!(taken.body["statuses"], 1, "{}", taken.text);
+    wait_for_delivery(server, &agent, conversation, id, "delivered").await;
+}
