@@ -456,7 +456,11 @@ impl AttachmentSource for ConversationFiles {
             }
             let end = (filled + READ_CHUNK_BYTES).min(size);
             let chunk = bytes.get_mut(filled..end).unwrap_or_default();
-            let n = file.read(chunk).map_err(io)?;
+            let n = match file.read(chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            };
             if n == 0 {
                 return Err(AttachmentFailure::Storage(format!(
                     "{} is shorter than its record ({filled} of {size} bytes)",
@@ -525,4 +529,80 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(call)
         .await
         .map_err(|e| WebhookRefusal::Unavailable(format!("the plugin call did not finish: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store holding `bytes` as an attachment of conversation 7.
+    fn store_with(bytes: &[u8]) -> (tempfile::TempDir, Arc<Store>, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store opens");
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        let staged = store.staging_path().expect("staging path");
+        std::fs::write(&staged, bytes).expect("staged");
+        let record = AttachmentRecord {
+            sha256,
+            size_bytes: bytes.len() as u64,
+            mime: "application/pdf".into(),
+            kind: "document".into(),
+            filename: Some("fatura.pdf".into()),
+            created_at_ms: 0,
+        };
+        store
+            .commit_attachment(&staged, &record, AttachmentScope::Conversation(7))
+            .expect("committed");
+        (dir, store, hex::encode(sha256))
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    #[test]
+    fn a_conversations_file_is_read_whole_with_its_type_and_name() {
+        let bytes: Vec<u8> = (0..=255u8)
+            .cycle()
+            .take(3 * READ_CHUNK_BYTES + 17)
+            .collect();
+        let (_dir, store, reference) = store_with(&bytes);
+        let files = ConversationFiles {
+            store,
+            conversation: 7,
+        };
+        let file = files.read(&reference, u64::MAX, later()).expect("read");
+        assert_eq!(file.bytes, bytes);
+        assert_eq!(file.content_type, "application/pdf");
+        assert_eq!(file.filename.as_deref(), Some("fatura.pdf"));
+    }
+
+    #[test]
+    fn another_conversations_file_too_large_or_late_reads_are_refused() {
+        let (_dir, store, reference) = store_with(b"%PDF-1.7 invoice");
+        let elsewhere = ConversationFiles {
+            store: Arc::clone(&store),
+            conversation: 8,
+        };
+        assert!(matches!(
+            elsewhere.read(&reference, u64::MAX, later()),
+            Err(AttachmentFailure::NotFound(_))
+        ));
+        let ours = ConversationFiles {
+            store,
+            conversation: 7,
+        };
+        assert!(matches!(
+            ours.read("not-a-hash", u64::MAX, later()),
+            Err(AttachmentFailure::NotFound(_))
+        ));
+        assert_eq!(
+            ours.read(&reference, 4, later()),
+            Err(AttachmentFailure::TooLarge { size: 16, limit: 4 })
+        );
+        assert_eq!(
+            ours.read(&reference, u64::MAX, Instant::now()),
+            Err(AttachmentFailure::Timeout)
+        );
+    }
 }
