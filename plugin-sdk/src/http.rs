@@ -3,7 +3,9 @@
 //! The host sends the request only if its host name is listed under
 //! `allowed_hosts` in the plugin's manifest; otherwise [`Error::ForbiddenHost`]
 //! names the key to change. Bodies are whole byte vectors: plugins talk to
-//! JSON APIs, not streams.
+//! JSON APIs, not streams; [`Multipart`] builds the `multipart/form-data`
+//! body providers take file uploads in. The host refuses a request body
+//! over its cap (128 MiB by default) with [`Error::TooLarge`].
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -62,6 +64,14 @@ impl Request {
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
         self.inner.body = body.into();
         self
+    }
+
+    /// Sets a `multipart/form-data` body and its content type (with the
+    /// boundary).
+    pub fn multipart(mut self, form: Multipart<'_>) -> Request {
+        let (content_type, body) = form.finish();
+        self.inner.body = body;
+        self.header("content-type", content_type)
     }
 
     /// Gives up sooner than the host's own limit.
@@ -130,9 +140,193 @@ impl Response {
     }
 }
 
+/// A `multipart/form-data` body (RFC 7578), as file uploads take it.
+///
+/// Parts borrow their content and the body is written once, at its exact
+/// size, by [`Request::multipart`]: a plugin uploading a file holds it
+/// twice (as read, and in the body), never more. The boundary is chosen
+/// then, so that it occurs in no part.
+#[derive(Debug, Default, Clone)]
+pub struct Multipart<'a> {
+    parts: Vec<FormPart<'a>>,
+}
+
+#[derive(Debug, Clone)]
+struct FormPart<'a> {
+    name: String,
+    file: Option<(String, String)>,
+    body: std::borrow::Cow<'a, [u8]>,
+}
+
+impl<'a> Multipart<'a> {
+    /// An empty form.
+    pub fn new() -> Multipart<'a> {
+        Multipart::default()
+    }
+
+    /// Adds a text field.
+    pub fn text(mut self, name: impl Into<String>, value: impl Into<String>) -> Multipart<'a> {
+        self.parts.push(FormPart {
+            name: name.into(),
+            file: None,
+            body: std::borrow::Cow::Owned(value.into().into_bytes()),
+        });
+        self
+    }
+
+    /// Adds a file field: `Content-Disposition` with `filename`, and its
+    /// own `Content-Type`.
+    pub fn file(
+        mut self,
+        name: impl Into<String>,
+        filename: impl Into<String>,
+        content_type: impl Into<String>,
+        bytes: &'a [u8],
+    ) -> Multipart<'a> {
+        self.parts.push(FormPart {
+            name: name.into(),
+            file: Some((filename.into(), content_type.into())),
+            body: std::borrow::Cow::Borrowed(bytes),
+        });
+        self
+    }
+
+    /// The `Content-Type` header value and the body.
+    pub fn finish(self) -> (String, Vec<u8>) {
+        let boundary = self.boundary();
+        let heads: Vec<String> = self
+            .parts
+            .iter()
+            .map(|part| {
+                let mut head = format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"",
+                    escape_quoted(&part.name)
+                );
+                if let Some((filename, content_type)) = &part.file {
+                    head.push_str(&format!(
+                        "; filename=\"{}\"\r\nContent-Type: {}",
+                        escape_quoted(filename),
+                        content_type.replace(['\r', '\n'], " ")
+                    ));
+                }
+                head.push_str("\r\n\r\n");
+                head
+            })
+            .collect();
+        let closing = format!("--{boundary}--\r\n");
+        let size = heads.iter().map(String::len).sum::<usize>()
+            + self.parts.iter().map(|p| p.body.len() + 2).sum::<usize>()
+            + closing.len();
+        let mut body = Vec::with_capacity(size);
+        for (head, part) in heads.iter().zip(&self.parts) {
+            body.extend_from_slice(head.as_bytes());
+            body.extend_from_slice(&part.body);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(closing.as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    }
+
+    /// A boundary that occurs in no part (RFC 2046: at most 70 characters
+    /// from a safe set).
+    fn boundary(&self) -> String {
+        let mut n: u64 = 0;
+        loop {
+            let candidate = format!("omnigate-form-boundary-{n:016x}");
+            if !self
+                .parts
+                .iter()
+                .any(|p| contains(&p.body, candidate.as_bytes()))
+            {
+                return candidate;
+            }
+            n += 1;
+        }
+    }
+}
+
+/// A field name or file name inside `"..."`, as browsers write it
+/// (WHATWG HTML: `"` as `%22`, CR and LF as `%0D` and `%0A`).
+fn escape_quoted(text: &str) -> String {
+    text.replace('"', "%22")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    haystack
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == first)
+        .any(|(i, _)| haystack.get(i + 1..i + 1 + rest.len()) == Some(rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multipart_body_is_rfc_7578() {
+        let png = b"\x89PNG\r\n\x1a\nbytes";
+        let req = Request::post("https://api.telegram.org/botT/sendPhoto").multipart(
+            Multipart::new()
+                .text("chat_id", "111222333")
+                .text("caption", "Fatura \"son\"")
+                .file("photo", "ürün \"1\".png", "image/png", png),
+        );
+        let host = req.as_host_request();
+        let content_type = host
+            .headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            !boundary.is_empty() && boundary.len() <= 70,
+            "{content_type}"
+        );
+        let mut expected = Vec::new();
+        expected.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n111222333\r\n\
+                 --{boundary}\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\nFatura \"son\"\r\n\
+                 --{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"ürün %221%22.png\"\r\nContent-Type: image/png\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        expected.extend_from_slice(png);
+        expected.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        assert_eq!(host.body, expected);
+        assert_eq!(host.body.capacity(), host.body.len());
+    }
+
+    #[test]
+    fn boundary_never_occurs_in_a_part() {
+        let first = Multipart::new().text("a", "x").boundary();
+        let (content_type, body) = Multipart::new()
+            .file(
+                "file",
+                "a.bin",
+                "application/octet-stream",
+                first.as_bytes(),
+            )
+            .finish();
+        assert!(!content_type.ends_with(&first));
+        let boundary = content_type.rsplit('=').next().unwrap_or_default();
+        let occurrences = body
+            .windows(boundary.len())
+            .filter(|w| *w == boundary.as_bytes())
+            .count();
+        assert_eq!(occurrences, 2, "opening and closing delimiters only");
+    }
 
     fn response(headers: &[(&str, &str)], body: &str) -> Response {
         Response::from_host(host::Response {

@@ -2,7 +2,7 @@
 //!
 //! A plugin is a WASM component (built with `cargo build --release --target
 //! wasm32-wasip2`) that implements one of three kinds against the
-//! `omnigate:plugin@0.1.0` WIT package:
+//! `omnigate:plugin@0.1.1` WIT package:
 //!
 //! - a **channel** ([`channel::Channel`], exported with [`export_channel!`])
 //!   turns a provider's webhooks into normalized events and sends messages;
@@ -14,7 +14,8 @@
 //! The sandbox has no network, files, environment or clock of its own: the
 //! host grants [`http`] (only to the hosts the manifest allows), [`kv`]
 //! storage with a quota, [`config`] values and secrets, [`log`] and
-//! [`clock`]. Every plugin crate carries an `omnigate-plugin.toml` manifest
+//! [`clock`]; a channel's `send` may also read the message's files through
+//! [`attachments`]. Every plugin crate carries an `omnigate-plugin.toml` manifest
 //! beside its `Cargo.toml`; the export macro embeds it in the component, so
 //! the `.wasm` file is all an admin installs.
 //!
@@ -24,6 +25,7 @@
 //! omnigate_plugin_sdk::export_channel!(Echo);
 //! ```
 
+pub mod attachments;
 pub mod channel;
 pub mod clock;
 pub mod commerce;
@@ -60,4 +62,4 @@ pub mod __private {
 
 /// The WIT package version this SDK builds plugins against; the host checks
 /// it in the component's import and export names before running anything.
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.1.1";

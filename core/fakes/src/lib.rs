@@ -13,6 +13,7 @@
 //! unchanged with their real URLs.
 
 pub mod ideasoft;
+pub mod multipart;
 pub mod server;
 pub mod shopify;
 pub mod telegram;

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
@@ -50,6 +50,11 @@ impl Recorded {
 }
 
 type Log = Arc<Mutex<Vec<Recorded>>>;
+
+/// The largest request body a fake takes (a 100 MB WhatsApp document and
+/// its multipart framing fit); a larger one is answered 413, never read
+/// as empty.
+pub const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
 
 /// A running fake: HTTPS on `127.0.0.1:<port>` for the given host names.
 /// Stops when dropped.
@@ -229,9 +234,9 @@ async fn serve(
 
 async fn record(log: Log, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
-        .await
-        .unwrap_or_default();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
     log.lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(Recorded {

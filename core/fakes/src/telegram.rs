@@ -3,8 +3,10 @@
 //! the token in the path, scriptable failures, and builders of inbound
 //! updates with the secret-token header.
 //!
-//! Parameters are read from a JSON body or the query string; form and
-//! multipart bodies (file uploads) are not served.
+//! Parameters are read from a JSON body, the query string, or a
+//! `multipart/form-data` body (file uploads: the file goes in the part
+//! named after the method's file parameter, with a file name; other parts
+//! are text parameters).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -115,6 +117,27 @@ impl BotFailure {
     }
 }
 
+/// A file uploaded in a multipart `send*` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The method (`sendPhoto`).
+    pub method: String,
+    /// The part's name (`photo`).
+    pub field: String,
+    /// The part's file name.
+    pub filename: String,
+    /// The part's `Content-Type`.
+    pub content_type: Option<String>,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The file_id the answer gave it.
+    pub file_id: String,
+}
+
+/// Bots send files of at most 50 MB (Bot API documentation; the
+/// reference only says uploads are multipart).
+const MAX_UPLOAD_BYTES: usize = 50 * 1000 * 1000;
+
 /// One accepted Bot API call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
@@ -133,6 +156,7 @@ struct Inner {
     calls: Vec<Call>,
     next_message_id: i64,
     webhook: Option<Value>,
+    uploads: Vec<Upload>,
 }
 
 /// What a test scripts and reads; cheap to clone, shared with the router.
@@ -177,6 +201,12 @@ impl TelegramState {
         self.lock().calls.clone()
     }
 
+    /// The files uploaded in accepted calls, oldest first.
+    #[must_use]
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.lock().uploads.clone()
+    }
+
     /// The parameters of `setWebhook`, once called.
     #[must_use]
     pub fn webhook(&self) -> Option<Value> {
@@ -219,9 +249,9 @@ fn not_found() -> Response {
 
 async fn handle(State(state): State<TelegramState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 64 * 1024 * 1024)
-        .await
-        .unwrap_or_default();
+    let Ok(body) = axum::body::to_bytes(body, crate::server::MAX_BODY_BYTES).await else {
+        return BotFailure::new(413, "Request Entity Too Large").response();
+    };
     let path = parts.uri.path().trim_start_matches('/').to_owned();
     let bot = format!("bot{}", state.lock().token);
     // File downloads: /file/bot<TOKEN>/<file_path>.
@@ -248,9 +278,36 @@ async fn handle(State(state): State<TelegramState>, request: Request) -> Respons
     if token_part != bot {
         return BotFailure::unauthorized().response();
     }
-    let mut params = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut files = Vec::new();
+    let mut params = if content_type.to_ascii_lowercase().starts_with("multipart/") {
+        if body.len() > MAX_UPLOAD_BYTES {
+            return BotFailure::new(413, "Request Entity Too Large").response();
+        }
+        match crate::multipart::parse(&content_type, &body) {
+            Ok(form) => {
+                let mut map = Map::new();
+                for part in form {
+                    if part.filename.is_some() {
+                        files.push(part);
+                    } else {
+                        map.insert(part.name.clone(), Value::String(part.text()));
+                    }
+                }
+                map
+            }
+            Err(_) => return bad_request("can't parse request body").response(),
+        }
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
     };
     if let Ok(query) = axum::extract::Query::<HashMap<String, String>>::try_from_uri(&parts.uri) {
         for (k, v) in query.0 {
@@ -260,7 +317,7 @@ async fn handle(State(state): State<TelegramState>, request: Request) -> Respons
     if let Some(failure) = state.lock().failures.pop_front() {
         return failure.response();
     }
-    call(&state, method, Value::Object(params))
+    call(&state, method, Value::Object(params), files)
 }
 
 fn bad_request(description: &str) -> BotFailure {
@@ -268,7 +325,12 @@ fn bad_request(description: &str) -> BotFailure {
 }
 
 /// Runs one method; unknown methods answer 404 like the real API.
-fn call(state: &TelegramState, method: &str, params: Value) -> Response {
+fn call(
+    state: &TelegramState,
+    method: &str,
+    params: Value,
+    files: Vec<crate::multipart::Part>,
+) -> Response {
     let result = match method {
         "getMe" => Ok(bot_user()),
         "getFile" => get_file(state, &params),
@@ -291,7 +353,7 @@ fn call(state: &TelegramState, method: &str, params: Value) -> Response {
         }
         "sendMessage" | "sendPhoto" | "sendVideo" | "sendAudio" | "sendVoice" | "sendDocument"
         | "sendSticker" | "sendLocation" | "sendVenue" | "sendContact" => {
-            sent_message(state, method, &params)
+            sent_message(state, method, &params, files)
         }
         _ => return not_found(),
     };
@@ -356,8 +418,21 @@ fn sent_file(reference: &str, n: i64) -> Value {
     json!({ "file_id": file_id, "file_unique_id": format!("AgAD{n}") })
 }
 
+/// Whether `bytes` start like an image Telegram can process as a photo.
+fn looks_like_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || bytes.starts_with(b"GIF8")
+        || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
+}
+
 /// The Message a send method answers with.
-fn sent_message(state: &TelegramState, method: &str, params: &Value) -> Result<Value, BotFailure> {
+fn sent_message(
+    state: &TelegramState,
+    method: &str,
+    params: &Value,
+    files: Vec<crate::multipart::Part>,
+) -> Result<Value, BotFailure> {
     let chat = chat(&params["chat_id"])?;
     let text = |key: &str| params[key].as_str().filter(|s| !s.is_empty());
     let mut message = json!({ "from": bot_user(), "chat": chat, "date": SENT_DATE });
@@ -384,10 +459,47 @@ fn sent_message(state: &TelegramState, method: &str, params: &Value) -> Result<V
         }
         _ => {
             let field = method.trim_start_matches("send").to_ascii_lowercase();
-            let reference = text(&field)
-                .ok_or_else(|| bad_request(&format!("there is no {field} in the request")))?;
             let n = state.lock().next_message_id;
-            let file = sent_file(reference, n);
+            if let Some(stray) = files.iter().find(|f| f.name != field) {
+                return Err(bad_request(&format!(
+                    "unexpected file part `{}` for {method}",
+                    stray.name
+                )));
+            }
+            let file = match files.into_iter().next() {
+                Some(upload) => {
+                    if method == "sendPhoto" && !looks_like_image(&upload.body) {
+                        return Err(bad_request("IMAGE_PROCESS_FAILED"));
+                    }
+                    if upload.body.is_empty() {
+                        return Err(bad_request("file must be non-empty"));
+                    }
+                    let file_id = format!("BQACAgQAAxkDAAJ{n:08}");
+                    state.lock().uploads.push(Upload {
+                        method: method.to_owned(),
+                        field: field.clone(),
+                        filename: upload.filename.clone().unwrap_or_default(),
+                        content_type: upload.content_type.clone(),
+                        bytes: upload.body,
+                        file_id: file_id.clone(),
+                    });
+                    let mut file =
+                        json!({ "file_id": file_id, "file_unique_id": format!("AgAD{n}") });
+                    if method == "sendDocument" {
+                        file["file_name"] = json!(upload.filename);
+                        if let Some(mime) = upload.content_type {
+                            file["mime_type"] = json!(mime);
+                        }
+                    }
+                    file
+                }
+                None => {
+                    let reference = text(&field).ok_or_else(|| {
+                        bad_request(&format!("there is no {field} in the request"))
+                    })?;
+                    sent_file(reference, n)
+                }
+            };
             message[field.as_str()] = if field == "photo" {
                 json!([file])
             } else {

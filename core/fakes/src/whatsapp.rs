@@ -211,6 +211,42 @@ pub enum WindowMode {
     Async,
 }
 
+/// A file uploaded through `POST /{version}/{phone-number-id}/media`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The media id answered.
+    pub id: String,
+    /// The phone number id in the path.
+    pub phone_number_id: String,
+    /// The `type` field.
+    pub media_type: String,
+    /// The `file` part's file name.
+    pub filename: String,
+    /// The `file` part's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Types the Cloud API takes and their upload limits (Meta's "supported
+/// media types" table; the reference lists the upload call only).
+fn upload_limit(mime: &str) -> Option<usize> {
+    const MB: usize = 1024 * 1024;
+    Some(match mime {
+        "image/jpeg" | "image/png" => 5 * MB,
+        "image/webp" => 500 * 1024,
+        "video/mp4" | "video/3gpp" => 16 * MB,
+        "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" => 16 * MB,
+        "text/plain"
+        | "application/pdf"
+        | "application/msword"
+        | "application/vnd.ms-excel"
+        | "application/vnd.ms-powerpoint"
+        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        | "application/vnd.openxmlformats-officedocument.presentationml.presentation" => 100 * MB,
+        _ => return None,
+    })
+}
+
 /// A stored media file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMedia {
@@ -233,6 +269,7 @@ struct Inner {
     now_secs: u64,
     last_inbound: HashMap<String, u64>,
     failed_statuses: Vec<Value>,
+    uploads: Vec<Upload>,
 }
 
 /// What a test scripts and reads; cheap to clone, shared with the router.
@@ -321,6 +358,12 @@ impl WhatsAppState {
             .collect()
     }
 
+    /// The files uploaded (and accepted), oldest first.
+    #[must_use]
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.lock().uploads.clone()
+    }
+
     /// The JSON bodies of accepted sends, oldest first.
     #[must_use]
     pub fn sent(&self) -> Vec<Value> {
@@ -369,9 +412,9 @@ fn graph_error(
 
 async fn handle(State(state): State<WhatsAppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 64 * 1024 * 1024)
-        .await
-        .unwrap_or_default();
+    let Ok(body) = axum::body::to_bytes(body, crate::server::MAX_BODY_BYTES).await else {
+        return graph_error(413, 100, None, "Request entity too large", "");
+    };
     let path = parts.uri.path().to_owned();
     let query = parse_query(parts.uri.query().unwrap_or_default());
     let authorized = {
@@ -394,6 +437,14 @@ async fn handle(State(state): State<WhatsAppState>, request: Request) -> Respons
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (parts.method.as_str(), segments.as_slice()) {
         ("POST", [_version, _phone, "messages"]) => send(&state, &body),
+        ("POST", [_version, phone, "media"]) => {
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            upload(&state, phone, content_type, &body)
+        }
         ("GET", [version, waba, "message_templates"]) => templates(&state, version, waba, &query),
         ("GET", [_version, media_id]) => media_url(&state, media_id),
         ("DELETE", [_version, media_id]) => {
@@ -528,6 +579,98 @@ fn send(state: &WhatsAppState, body: &[u8]) -> Response {
         "messages": [{ "id": wamid, "message_status": "accepted" }],
     }))
     .into_response()
+}
+
+/// `POST /{version}/{phone-number-id}/media` (reference 1.6): a
+/// multipart form with `messaging_product=whatsapp`, `type` and the
+/// `file` (with a file name and its own type, which must be `type`);
+/// answers `{"id": ...}` and keeps the file as media that id names.
+fn upload(state: &WhatsAppState, phone: &str, content_type: &str, body: &[u8]) -> Response {
+    let invalid = |details: &str| graph_error(400, 100, None, "Invalid parameter", details);
+    let parts = match crate::multipart::parse(content_type, body) {
+        Ok(parts) => parts,
+        Err(why) => return invalid(&format!("The request is not a valid multipart form: {why}")),
+    };
+    let field = |name: &str| {
+        parts
+            .iter()
+            .find(|p| p.name == name && p.filename.is_none())
+    };
+    if field("messaging_product")
+        .map(crate::multipart::Part::text)
+        .as_deref()
+        != Some("whatsapp")
+    {
+        return graph_error(
+            400,
+            100,
+            None,
+            "The parameter messaging_product is required.",
+            "",
+        );
+    }
+    let Some(file) = parts
+        .iter()
+        .find(|p| p.name == "file" && p.filename.is_some())
+    else {
+        return graph_error(
+            400,
+            131008,
+            None,
+            "Required parameter is missing",
+            "Parameter 'file' is required",
+        );
+    };
+    let Some(media_type) = field("type").map(crate::multipart::Part::text) else {
+        return graph_error(
+            400,
+            131008,
+            None,
+            "Required parameter is missing",
+            "Parameter 'type' is required",
+        );
+    };
+    if file.content_type.as_deref() != Some(media_type.as_str()) {
+        return invalid(&format!(
+            "The file's content type ({}) does not match param type ({media_type})",
+            file.content_type.as_deref().unwrap_or("none")
+        ));
+    }
+    let Some(limit) = upload_limit(&media_type) else {
+        return invalid(&format!(
+            "Param type {media_type} is not a supported media type"
+        ));
+    };
+    if file.body.is_empty() || file.body.len() > limit {
+        return graph_error(
+            400,
+            131053,
+            None,
+            "Media upload error",
+            &format!(
+                "Uploaded file of {} bytes; {media_type} files are 1 to {limit} bytes",
+                file.body.len()
+            ),
+        );
+    }
+    let mut inner = state.lock();
+    inner.next_id += 1;
+    let id = format!("{}", 1_037_543_291_543_600_u64 + inner.next_id);
+    inner.media.insert(
+        id.clone(),
+        StoredMedia {
+            bytes: file.body.clone(),
+            mime: media_type.clone(),
+        },
+    );
+    inner.uploads.push(Upload {
+        id: id.clone(),
+        phone_number_id: phone.to_owned(),
+        media_type,
+        filename: file.filename.clone().unwrap_or_default(),
+        bytes: file.body.clone(),
+    });
+    axum::Json(json!({ "id": id })).into_response()
 }
 
 /// `GET /{version}/{media-id}`: the short-lived download URL.

@@ -30,6 +30,10 @@ pub struct HostConfig {
     pub max_memory_bytes: usize,
     /// Largest result a call may return, measured as JSON.
     pub max_output_bytes: usize,
+    /// Largest body a plugin's outbound HTTP request may carry: a media
+    /// upload (WhatsApp documents reach 100 MB) plus its multipart
+    /// framing. The plugin's memory budget bounds it too.
+    pub max_request_bytes: usize,
     /// Consecutive failures that disable a plugin.
     pub breaker_threshold: u32,
     /// Epoch tick: how precisely time budgets are enforced.
@@ -43,6 +47,7 @@ impl Default for HostConfig {
             max_concurrent_calls: 64,
             max_memory_bytes: 1024 * 1024 * 1024,
             max_output_bytes: 16 * 1024 * 1024,
+            max_request_bytes: 128 * 1024 * 1024,
             breaker_threshold: 5,
             epoch_tick: Duration::from_millis(5),
         }
@@ -148,6 +153,13 @@ fn linker(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
         &mut linker,
         |state| state,
     )?;
+    // Channel-only, but linked for every kind: the scope check refuses
+    // reads outside a channel's `send`, and flow and commerce worlds do
+    // not import it.
+    crate::bindings::channel::omnigate::plugin::attachments::add_to_linker::<
+        CallState,
+        HasSelf<CallState>,
+    >(&mut linker, |state| state)?;
     Ok(linker)
 }
 

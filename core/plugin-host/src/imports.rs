@@ -1,12 +1,15 @@
 //! The host side of the plugin imports: `http` (allowlist first, then the
 //! embedder's client with what is left of the time budget), `kv` (quota
-//! first), `config`, `log` (tracing, tagged with the plugin) and `clock`.
+//! first), `config`, `log` (tracing, tagged with the plugin), `clock`, and
+//! `attachments` (only the files of the message being sent, sized to the
+//! plugin's memory budget).
 
 use std::time::Instant;
 
+use crate::bindings::channel::omnigate::plugin::attachments;
 use crate::bindings::imports::omnigate::plugin::{clock, config, http, kv, log};
 use crate::services::KvPut;
-use crate::services::{HttpFailure, OutboundRequest};
+use crate::services::{AttachmentFailure, HttpFailure, OutboundRequest};
 use crate::state::CallState;
 
 /// Longest key a plugin may store under.
@@ -18,6 +21,10 @@ impl http::Host for CallState {
             self.plugin.metrics.refused_host();
             tracing::warn!(plugin = %self.plugin.id, url = %request.url, "outbound request refused");
             return Err(http::Error::ForbiddenHost(message));
+        }
+        let cap = self.plugin.max_request_bytes;
+        if request.body.len() > cap {
+            return Err(http::Error::TooLarge(cap as u64));
         }
         let left = self.deadline.saturating_duration_since(Instant::now());
         let timeout = match request.timeout_ms {
@@ -135,5 +142,62 @@ impl log::Host for CallState {
 impl clock::Host for CallState {
     fn now_ms(&mut self) -> u64 {
         u64::try_from(self.services.clock.now().0).unwrap_or(0)
+    }
+}
+
+/// Part of the memory budget left free when sizing a read: the plugin
+/// still needs room for its own work (JSON, the provider's answer).
+const READ_HEADROOM_BYTES: usize = 1024 * 1024;
+
+impl CallState {
+    /// The largest file this call may take in: a plugin holds the file
+    /// once as it receives it and once more in the request body it
+    /// uploads, so half of what its memory budget has left, less some
+    /// headroom. Refusing here gives the plugin an error it can report,
+    /// where letting the copy grow its memory past the budget would trap
+    /// the call (and, retried, trip the breaker).
+    fn readable_bytes(&self) -> u64 {
+        let left = self
+            .limiter
+            .memory_left()
+            .saturating_sub(READ_HEADROOM_BYTES);
+        (left / 2) as u64
+    }
+}
+
+impl attachments::Host for CallState {
+    fn read(&mut self, reference: String) -> Result<attachments::Attachment, attachments::Error> {
+        let Some(grant) = &self.attachments else {
+            return Err(attachments::Error::OutOfScope(
+                "attachments can be read only during `send`, and only those of the message being sent".into(),
+            ));
+        };
+        if !grant.references.contains(&reference) {
+            tracing::warn!(plugin = %self.plugin.id, reference = %reference, "attachment read outside the message refused");
+            return Err(attachments::Error::OutOfScope(format!(
+                "`{reference}` is not an attachment of the message being sent"
+            )));
+        }
+        if Instant::now() >= self.deadline {
+            return Err(attachments::Error::Timeout);
+        }
+        let limit = self.readable_bytes();
+        match grant.source.read(&reference, limit, self.deadline) {
+            Ok(file) => Ok(attachments::Attachment {
+                size_bytes: file.bytes.len() as u64,
+                bytes: file.bytes,
+                content_type: file.content_type,
+                filename: file.filename,
+            }),
+            Err(AttachmentFailure::NotFound(m)) => Err(attachments::Error::NotFound(m)),
+            Err(AttachmentFailure::TooLarge { size, limit }) => {
+                Err(attachments::Error::TooLarge(attachments::TooLarge {
+                    size_bytes: size,
+                    limit_bytes: limit,
+                }))
+            }
+            Err(AttachmentFailure::Timeout) => Err(attachments::Error::Timeout),
+            Err(AttachmentFailure::Storage(m)) => Err(attachments::Error::Storage(m)),
+        }
     }
 }

@@ -38,4 +38,4 @@ pub use host::{HostConfig, PluginHost};
 pub use manifest::{Manifest, ManifestError, PluginKind, Settings};
 pub use metrics::{LATENCY_BUCKETS_US, MetricsSnapshot};
 pub use plugin::{Binding, Plugin};
-pub use services::{HostEvents, HttpClient, KvStore, Services};
+pub use services::{AttachmentSource, HostEvents, HttpClient, KvStore, Services};

@@ -9,6 +9,11 @@ pub struct Limiter {
     inner: StoreLimits,
     /// Set when a memory grow was refused.
     pub memory_cap_hit: bool,
+    /// Linear memory the instance holds now (memories never shrink), so
+    /// the host can tell how much of the budget is left before handing
+    /// the plugin a large value.
+    pub memory_in_use: usize,
+    memory_limit: usize,
 }
 
 impl Limiter {
@@ -21,7 +26,15 @@ impl Limiter {
                 .trap_on_grow_failure(true)
                 .build(),
             memory_cap_hit: false,
+            memory_in_use: 0,
+            memory_limit: memory_bytes,
         }
+    }
+
+    /// Bytes the instance may still grow by.
+    #[must_use]
+    pub fn memory_left(&self) -> usize {
+        self.memory_limit.saturating_sub(self.memory_in_use)
     }
 }
 
@@ -33,7 +46,11 @@ impl ResourceLimiter for Limiter {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let answer = self.inner.memory_growing(current, desired, maximum);
-        if !matches!(answer, Ok(true)) {
+        if matches!(answer, Ok(true)) {
+            self.memory_in_use = self
+                .memory_in_use
+                .saturating_add(desired.saturating_sub(current));
+        } else {
             self.memory_cap_hit = true;
         }
         answer

@@ -31,8 +31,8 @@ use crate::error::{Cause, LoadError, PluginError};
 use crate::host::PluginHost;
 use crate::manifest::{Manifest, PluginKind, Settings};
 use crate::metrics::{Failure, MetricsSnapshot};
-use crate::services::{PluginDisabled, Services};
-use crate::state::{CallState, PluginShared};
+use crate::services::{AttachmentSource, PluginDisabled, Services};
+use crate::state::{AttachmentGrant, CallState, PluginShared};
 use crate::types::Content;
 use crate::types::channel::{
     ChannelCapabilities, FetchedMedia, InboundEvent, OutboundMessage, ProviderError, Sent,
@@ -175,6 +175,7 @@ impl Plugin {
                 kv_quota_bytes: 0,
                 metrics: Default::default(),
                 config_defaults: Default::default(),
+                max_request_bytes: host.config.max_request_bytes,
             }),
             manifest: bootstrap,
             breaker: Breaker::new(host.config.breaker_threshold),
@@ -234,6 +235,7 @@ impl Plugin {
                 .filter(|f| !f.secret)
                 .filter_map(|f| Some((f.key.clone(), f.default.clone()?)))
                 .collect(),
+            max_request_bytes: host.config.max_request_bytes,
         });
         plugin.manifest = manifest;
         plugin.max_output_bytes = host.config.max_output_bytes;
@@ -484,13 +486,33 @@ impl Plugin {
         })
     }
 
-    /// Sends one message.
+    /// Sends one message. The plugin cannot read any attachment (see
+    /// [`Plugin::send_with_attachments`]).
     pub fn send(
         &self,
         binding: &Binding,
         message: &OutboundMessage,
     ) -> Result<Result<Sent, ProviderError>, PluginError> {
         self.channel_call("send", binding, |c, store| c.call_send(store, message))
+    }
+
+    /// Sends one message, letting the plugin read through `source` the
+    /// attachments the message carries, and nothing else: the grant holds
+    /// for this call only and names exactly the message's references.
+    pub fn send_with_attachments(
+        &self,
+        binding: &Binding,
+        message: &OutboundMessage,
+        source: Arc<dyn AttachmentSource>,
+    ) -> Result<Result<Sent, ProviderError>, PluginError> {
+        let references = attachment_references(&message.content);
+        self.channel_call("send", binding, |c, store| {
+            store.data_mut().attachments = Some(AttachmentGrant { references, source });
+            let result = c.call_send(&mut *store, message);
+            // A warm instance's next call must not inherit the grant.
+            store.data_mut().attachments = None;
+            result
+        })
     }
 
     /// Downloads inbound media by its provider reference.
@@ -626,6 +648,14 @@ impl Plugin {
         self.commerce_call("perform-action", binding, |c, store| {
             c.call_perform_action(store, order_id, action_id)
         })
+    }
+}
+
+/// The references of the stored files `content` carries.
+fn attachment_references(content: &Content) -> Vec<String> {
+    match content {
+        Content::Media(media) => vec![media.reference.clone()],
+        _ => Vec::new(),
     }
 }
 

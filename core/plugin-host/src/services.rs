@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use omnigate_domain::Clock;
 
@@ -74,6 +74,51 @@ impl HttpClient for NoNetwork {
             request.url
         )))
     }
+}
+
+/// A stored file handed to a plugin by its `attachments` import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAttachment {
+    /// The whole content.
+    pub bytes: Vec<u8>,
+    /// The MIME type read from the content.
+    pub content_type: String,
+    /// The name it was uploaded under.
+    pub filename: Option<String>,
+}
+
+/// Why an attachment could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentFailure {
+    /// No such file (or not one the message's conversation may show).
+    NotFound(String),
+    /// The file is larger than `limit` bytes, the most the call may take in.
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The limit given to [`AttachmentSource::read`].
+        limit: u64,
+    },
+    /// The deadline passed before the file was read.
+    Timeout,
+    /// The storage failed.
+    Storage(String),
+}
+
+/// Reads the appliance's stored files for one `send` call. The embedder
+/// makes one per outbound message (it knows the message's conversation);
+/// the host has already checked that the plugin asked for a file the
+/// message carries, so an implementation only moves bytes, within
+/// `max_bytes` (checked before reading) and `deadline` (checked while
+/// reading, so a slow disk cannot hold the call past its budget).
+pub trait AttachmentSource: Send + Sync + 'static {
+    /// The file `reference` names.
+    fn read(
+        &self,
+        reference: &str,
+        max_bytes: u64,
+        deadline: Instant,
+    ) -> Result<StoredAttachment, AttachmentFailure>;
 }
 
 /// The outcome of [`KvStore::put_within`].

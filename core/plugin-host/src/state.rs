@@ -15,7 +15,7 @@ use crate::allowlist::Allowlist;
 use crate::limits::Limiter;
 use crate::manifest::Settings;
 use crate::metrics::Metrics;
-use crate::services::Services;
+use crate::services::{AttachmentSource, Services};
 
 /// How much of a plugin's stderr is kept for its error message.
 const STDERR_CAPTURE_BYTES: usize = 4096;
@@ -32,6 +32,15 @@ pub(crate) struct PluginShared {
     /// The manifest's `default` of each config field, answered by
     /// `config.get` when the admin set no value.
     pub config_defaults: std::collections::BTreeMap<String, String>,
+    /// The host's cap on an outbound request body.
+    pub max_request_bytes: usize,
+}
+
+/// What the `attachments` import may read during one `send`: the
+/// references the outbound message carries, and where to read them.
+pub(crate) struct AttachmentGrant {
+    pub references: Vec<String>,
+    pub source: Arc<dyn AttachmentSource>,
 }
 
 /// The store data of one call.
@@ -44,6 +53,9 @@ pub(crate) struct CallState {
     pub services: Services,
     /// When the call's time budget runs out; host calls wait no longer.
     pub deadline: Instant,
+    /// Set only for the duration of a `send` whose message carries
+    /// attachments; `None` refuses every read.
+    pub attachments: Option<AttachmentGrant>,
     stderr: MemoryOutputPipe,
     /// Bytes of stderr written before the current call, so a reused
     /// instance's error shows only this call's output.
@@ -74,6 +86,7 @@ impl CallState {
             settings,
             services,
             deadline,
+            attachments: None,
             stderr,
             stderr_before: 0,
         }
@@ -82,6 +95,7 @@ impl CallState {
     /// Readies a reused instance's state for its next call.
     pub fn begin_call(&mut self, deadline: Instant) {
         self.deadline = deadline;
+        self.attachments = None;
         self.limiter.memory_cap_hit = false;
         self.stderr_before = self.stderr.contents().len();
     }

@@ -12,10 +12,11 @@ use crate::manifest::{PluginKind, parse_semver};
 pub const PACKAGE: &str = "omnigate:plugin";
 
 /// The interface versions this host links. A component is accepted when
-/// every `omnigate:plugin` name it uses is semver-compatible with one of
-/// them: the same major and, from 1.0 on, no newer minor; before 1.0 the
-/// same minor (patches only change documentation).
-pub const SUPPORTED: &[&str] = &["0.1.0"];
+/// every `omnigate:plugin` name it uses is on the compatible track of one
+/// of them (wasmtime's rule: the same major, or before 1.0 the same minor)
+/// and not newer than it: a newer compatible version may import interfaces
+/// this host does not have (`0.1.1` added `attachments`).
+pub const SUPPORTED: &[&str] = &["0.1.1"];
 
 /// What the names say about a component.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,20 +105,20 @@ pub fn inspect(engine: &Engine, component: &Component) -> Result<Interface, Load
 /// Whether this host links a version compatible with `version`.
 #[must_use]
 pub fn supported(version: &str) -> bool {
-    let Some((major, minor, _patch)) = parse_semver(version) else {
+    let Some((major, minor, patch)) = parse_semver(version) else {
         return false;
     };
     SUPPORTED
         .iter()
         .filter_map(|s| parse_semver(s))
-        .any(|(m, n, _)| {
+        .any(|(m, n, p)| {
             if major != m {
                 return false;
             }
             if major == 0 {
-                // Before 1.0 the minor is the breaking digit; patches only
-                // change documentation.
-                minor == n
+                // Before 1.0 the minor is the breaking digit and the patch
+                // the additive one (plugin-sdk/wit/README.md).
+                minor == n && patch <= p
             } else {
                 minor <= n
             }
@@ -131,7 +132,8 @@ mod tests {
     #[test]
     fn compatible_versions() {
         assert!(supported("0.1.0"));
-        assert!(supported("0.1.7"));
+        assert!(supported("0.1.1"));
+        assert!(!supported("0.1.2"));
         assert!(!supported("0.2.0"));
         assert!(!supported("1.0.0"));
         assert!(!supported("9.0.0"));

@@ -17,7 +17,7 @@ const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
 
 /// The interface version every generated binding targets; the host reads it
 /// back from the component's export names.
-const PACKAGE: &str = "omnigate:plugin@0.1.0";
+const PACKAGE: &str = "omnigate:plugin@0.1.1";
 
 /// Exports a type implementing `omnigate_plugin_sdk::channel::Channel` as the
 /// plugin's channel component, with its manifest embedded.
@@ -30,6 +30,7 @@ pub fn export_channel(input: TokenStream) -> TokenStream {
             interface: "channel-plugin",
             module: "channel_plugin",
             types: &["types", "channel-types"],
+            imports: &["attachments"],
             glue: CHANNEL_GLUE,
         },
     )
@@ -46,6 +47,7 @@ pub fn export_flow(input: TokenStream) -> TokenStream {
             interface: "flow-plugin",
             module: "flow_plugin",
             types: &["types", "shop-types", "flow-types"],
+            imports: &[],
             glue: FLOW_GLUE,
         },
     )
@@ -62,6 +64,7 @@ pub fn export_commerce(input: TokenStream) -> TokenStream {
             interface: "commerce-plugin",
             module: "commerce_plugin",
             types: &["types", "shop-types"],
+            imports: &[],
             glue: COMMERCE_GLUE,
         },
     )
@@ -75,6 +78,9 @@ struct Kind {
     /// Type-only interfaces the world references, mapped to the SDK's copies
     /// so plugin code and SDK helpers share one set of types.
     types: &'static [&'static str],
+    /// Host imports only this kind's world has, also mapped to the SDK's
+    /// bindings (`wit-bindgen` refuses a mapping the world does not use).
+    imports: &'static [&'static str],
     /// The `Guest` impl forwarding to the SDK trait; `PLUGIN` stands for the
     /// user's type.
     glue: &'static str,
@@ -171,6 +177,7 @@ fn expand(input: TokenStream, kind: Kind) -> TokenStream {
         .types
         .iter()
         .chain(["http", "kv", "config", "log", "clock"].iter())
+        .chain(kind.imports.iter())
     {
         let module = name.replace('-', "_");
         with.push_str(&format!(

@@ -3,9 +3,9 @@
 //! envelope every answer uses (reference 2), mapped onto provider errors.
 
 use omnigate_plugin_sdk::channel::ProviderError;
-use omnigate_plugin_sdk::config;
-use omnigate_plugin_sdk::http::{self, Request, Response};
+use omnigate_plugin_sdk::http::{self, Multipart, Request, Response};
 use omnigate_plugin_sdk::types::RateLimit;
+use omnigate_plugin_sdk::{attachments, config};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -51,6 +51,36 @@ pub fn call<T: DeserializeOwned>(method: &str, body: &Value) -> Result<T, Provid
         .map_err(|e| ProviderError::Rejected(e.to_string()))?
         .timeout_ms(TIMEOUT_MS);
     let response = request.send().map_err(transport)?;
+    result(&response)
+}
+
+/// Calls `method` with a `multipart/form-data` body: every parameter as a
+/// text part (objects as JSON text, as the Bot API reads form fields) and
+/// the file as part `field`, with its name and type.
+pub fn call_multipart<T: DeserializeOwned>(
+    method: &str,
+    params: &Value,
+    field: &str,
+    filename: &str,
+    file: &attachments::Attachment,
+) -> Result<T, ProviderError> {
+    let token = bot_token()?;
+    let mut form = Multipart::new();
+    if let Value::Object(map) = params {
+        for (name, value) in map {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            form = form.text(name.as_str(), text);
+        }
+    }
+    let form = form.file(field, filename, file.content_type.as_str(), &file.bytes);
+    let response = Request::post(format!("{API_HOST}/bot{token}/{method}"))
+        .multipart(form)
+        .timeout_ms(TIMEOUT_MS)
+        .send()
+        .map_err(transport)?;
     result(&response)
 }
 
@@ -163,8 +193,8 @@ fn transport(error: http::Error) -> ProviderError {
             ProviderError::TransientUpstream("the Bot API did not answer in time".into())
         }
         http::Error::Transport(m) => ProviderError::TransientUpstream(m),
-        http::Error::TooLarge(limit) => ProviderError::Rejected(format!(
-            "the answer is larger than the appliance's limit of {limit} bytes"
+        http::Error::TooLarge(limit) => ProviderError::UnsupportedContent(format!(
+            "the request or its answer is larger than the appliance's limit of {limit} bytes"
         )),
     }
 }

@@ -5,7 +5,8 @@
 //! messages go out through `https://api.telegram.org/bot<TOKEN>/<method>`.
 //! Wire formats follow `../shared/reference/wire-formats.md` section 2.
 //! Modules: [`inbound`] (updates to events), [`outbound`] (content to Bot
-//! API calls), [`api`] (calls and error mapping), [`media`] (download).
+//! API calls), [`api`] (calls and error mapping), [`media`] (download;
+//! files stored on the appliance are uploaded in a multipart `send*` call).
 //! Telegram has no service window, no templates and no delivery reports.
 
 mod api;
@@ -17,8 +18,8 @@ use omnigate_plugin_sdk::channel::{
     Channel, ChannelCapabilities, FetchedMedia, InboundEvent, MediaLimit, OutboundMessage,
     ProviderError, Sent, WebhookError, WebhookRequest, WebhookResponse,
 };
-use omnigate_plugin_sdk::types::MediaKind;
-use omnigate_plugin_sdk::{clock, config, log, signature};
+use omnigate_plugin_sdk::types::{Content, MediaKind};
+use omnigate_plugin_sdk::{attachments, clock, config, log, signature};
 use serde_json::json;
 
 /// The plugin; every call starts from a fresh instance, so it holds nothing.
@@ -88,8 +89,19 @@ impl Channel for Telegram {
     }
 
     fn send(message: OutboundMessage) -> Result<Sent, ProviderError> {
-        let (method, body) = outbound::request(&message)?;
-        let answer: outbound::SentMessage = api::call(method, &body)?;
+        let call = outbound::request(&message)?;
+        let answer: outbound::SentMessage = match (call.upload, &message.content) {
+            (Some(field), Content::Media(media)) => {
+                let file = attachments::read(&media.reference).map_err(media::attachment_error)?;
+                let filename = media
+                    .filename
+                    .clone()
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| file.filename_or_default());
+                api::call_multipart(call.method, &call.params, field, &filename, &file)?
+            }
+            _ => api::call(call.method, &call.params)?,
+        };
         Ok(outbound::sent(answer))
     }
 

@@ -1,6 +1,7 @@
 //! Inbound file download (reference 2): `getFile` gives a `file_path`,
 //! fetched from `https://api.telegram.org/file/bot<TOKEN>/<file_path>`.
 
+use omnigate_plugin_sdk::attachments;
 use omnigate_plugin_sdk::channel::{FetchedMedia, ProviderError};
 use serde::Deserialize;
 use serde_json::json;
@@ -66,4 +67,18 @@ pub fn fetch(file_id: &str) -> Result<FetchedMedia, ProviderError> {
         bytes: response.body().to_vec(),
         filename: path.rsplit('/').next().map(str::to_owned),
     })
+}
+
+/// A file the plugin could not read: too large for its budget or gone is
+/// final (the agent is told why); a slow or failing disk may recover.
+pub fn attachment_error(error: attachments::Error) -> ProviderError {
+    match &error {
+        attachments::Error::TooLarge(_) => ProviderError::UnsupportedContent(error.describe()),
+        attachments::Error::OutOfScope(_) | attachments::Error::NotFound(_) => {
+            ProviderError::Rejected(error.describe())
+        }
+        attachments::Error::Timeout | attachments::Error::Storage(_) => {
+            ProviderError::TransientUpstream(error.describe())
+        }
+    }
 }

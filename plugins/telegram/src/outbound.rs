@@ -2,6 +2,7 @@
 //! `sendPhoto`, `sendDocument` and their siblings), and the answer back to
 //! a `sent`.
 
+use omnigate_plugin_sdk::attachments;
 use omnigate_plugin_sdk::channel::{OutboundMessage, ProviderError, Sent};
 use omnigate_plugin_sdk::types::{Choices, Content, Interactive, MediaKind};
 use serde::Deserialize;
@@ -40,8 +41,20 @@ fn quoted_message_id(reference: &str) -> Option<i64> {
     reference.rsplit(':').next()?.parse().ok()
 }
 
-/// The Bot API method and JSON body for `message`.
-pub fn request(message: &OutboundMessage) -> Result<(&'static str, Value), ProviderError> {
+/// A Bot API call for one message.
+#[derive(Debug, PartialEq)]
+pub struct Call {
+    /// `sendMessage`, `sendPhoto`...
+    pub method: &'static str,
+    /// The parameters (all of them but the file, for an upload).
+    pub params: Value,
+    /// For a file stored on the appliance: the parameter it is uploaded
+    /// as, in a multipart body (reference 2: "multipart upload field").
+    pub upload: Option<&'static str>,
+}
+
+/// The Bot API call for `message`.
+pub fn request(message: &OutboundMessage) -> Result<Call, ProviderError> {
     let mut body = Map::new();
     body.insert("chat_id".into(), chat_id(&message.recipient));
     if let Some(id) = message.reply_to.as_deref().and_then(quoted_message_id) {
@@ -51,6 +64,7 @@ pub fn request(message: &OutboundMessage) -> Result<(&'static str, Value), Provi
             json!({ "message_id": id, "allow_sending_without_reply": true }),
         );
     }
+    let mut upload = None;
     let method = match &message.content {
         Content::Text(text) => {
             too_long("text messages", text, MAX_TEXT)?;
@@ -58,15 +72,6 @@ pub fn request(message: &OutboundMessage) -> Result<(&'static str, Value), Provi
             "sendMessage"
         }
         Content::Media(media) => {
-            // A file_id of an earlier upload or an HTTP URL Telegram fetches;
-            // omnigate's own attachment reference (the file's SHA-256 in
-            // hex) names bytes the plugin cannot read through the interface.
-            if media.reference.len() == 64 && media.reference.bytes().all(|b| b.is_ascii_hexdigit())
-            {
-                return Err(ProviderError::UnsupportedContent(
-                    "this Telegram channel sends files by URL or file_id; an attachment stored on the appliance cannot be uploaded by the plugin yet".into(),
-                ));
-            }
             let (method, field) = match media.kind {
                 MediaKind::Image => ("sendPhoto", "photo"),
                 MediaKind::Video => ("sendVideo", "video"),
@@ -76,7 +81,16 @@ pub fn request(message: &OutboundMessage) -> Result<(&'static str, Value), Provi
                 MediaKind::Document => ("sendDocument", "document"),
                 MediaKind::Sticker => ("sendSticker", "sticker"),
             };
-            body.insert(field.into(), json!(media.reference));
+            // A file_id of an earlier upload or an HTTP URL Telegram
+            // fetches go in the parameter; omnigate's own attachment
+            // reference (the file's SHA-256 in hex) names bytes on the
+            // appliance, uploaded in the same parameter of a multipart
+            // body.
+            if attachments::is_reference(&media.reference) {
+                upload = Some(field);
+            } else {
+                body.insert(field.into(), json!(media.reference));
+            }
             if let Some(caption) = &media.caption
                 && media.kind != MediaKind::Sticker
             {
@@ -125,7 +139,11 @@ pub fn request(message: &OutboundMessage) -> Result<(&'static str, Value), Provi
             ));
         }
     };
-    Ok((method, Value::Object(body)))
+    Ok(Call {
+        method,
+        params: Value::Object(body),
+        upload,
+    })
 }
 
 /// Header, body and footer as paragraphs: Telegram messages have no

@@ -81,8 +81,8 @@ pub fn transport(error: http::Error) -> ProviderError {
             ProviderError::TransientUpstream("the Graph API did not answer in time".into())
         }
         http::Error::Transport(m) => ProviderError::TransientUpstream(m),
-        http::Error::TooLarge(limit) => ProviderError::Rejected(format!(
-            "the answer is larger than the appliance's limit of {limit} bytes"
+        http::Error::TooLarge(limit) => ProviderError::UnsupportedContent(format!(
+            "the request or its answer is larger than the appliance's limit of {limit} bytes"
         )),
     }
 }

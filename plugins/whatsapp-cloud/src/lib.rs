@@ -7,7 +7,7 @@
 //! section 1. Modules: [`signature`] (handshake and webhook signature),
 //! [`inbound`] (payloads to events), [`outbound`] (content to request
 //! bodies), [`errors`] (Graph errors to provider errors), [`media`]
-//! (download), [`templates`] (the template list), [`graph`] (settings and
+//! (download, and upload of files stored on the appliance), [`templates`] (the template list), [`graph`] (settings and
 //! the HTTP call).
 
 mod errors;
@@ -18,13 +18,14 @@ mod outbound;
 mod signature;
 mod templates;
 
+use omnigate_plugin_sdk::attachments;
 use omnigate_plugin_sdk::channel::{
     Channel, ChannelCapabilities, FetchedMedia, InboundEvent, MediaLimit, OutboundMessage,
     ProviderError, Sent, TemplateInfo, WebhookError, WebhookRequest, WebhookResponse,
 };
 use omnigate_plugin_sdk::http::Request;
 use omnigate_plugin_sdk::log;
-use omnigate_plugin_sdk::types::MediaKind;
+use omnigate_plugin_sdk::types::{Content, MediaKind};
 
 /// The 24-hour customer service window (reference 1.7).
 const SERVICE_WINDOW_SECS: u64 = 24 * 60 * 60;
@@ -77,7 +78,15 @@ impl Channel for WhatsAppCloud {
         inbound::parse(&request.body).map_err(WebhookError::Malformed)
     }
 
-    fn send(message: OutboundMessage) -> Result<Sent, ProviderError> {
+    /// A file stored on the appliance is uploaded first (reference 1.6)
+    /// and then sent by the media id the upload answered.
+    fn send(mut message: OutboundMessage) -> Result<Sent, ProviderError> {
+        if let Content::Media(media) = &mut message.content
+            && attachments::is_reference(&media.reference)
+        {
+            outbound::check_media(media)?;
+            media.reference = media::upload(media)?;
+        }
         let body = outbound::body(&message)?;
         let url = format!(
             "{}/{}/messages",

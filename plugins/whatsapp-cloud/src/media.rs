@@ -1,8 +1,11 @@
-//! Inbound media download (reference 1.6): the media id gives a short-lived
-//! URL (about 5 minutes), which is fetched with the same bearer token.
+//! Media (reference 1.6): inbound download (the media id gives a
+//! short-lived URL, about 5 minutes, fetched with the same bearer token),
+//! and the upload of an appliance attachment before it is sent by id.
 
+use omnigate_plugin_sdk::attachments;
 use omnigate_plugin_sdk::channel::{FetchedMedia, ProviderError};
-use omnigate_plugin_sdk::http::Request;
+use omnigate_plugin_sdk::http::{Multipart, Request};
+use omnigate_plugin_sdk::types::Media;
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 
@@ -98,4 +101,53 @@ pub fn fetch(reference: &str) -> Result<FetchedMedia, ProviderError> {
         bytes,
         filename: None,
     })
+}
+
+/// `POST /{version}/{phone-number-id}/media`'s answer.
+#[derive(Deserialize)]
+struct Uploaded {
+    id: String,
+}
+
+/// Uploads the appliance attachment `media` names (reference 1.6:
+/// `multipart/form-data` with `file`, its `type` and
+/// `messaging_product=whatsapp`) and returns the media id to send it by.
+/// The type sent is the one the appliance read from the bytes.
+pub fn upload(media: &Media) -> Result<String, ProviderError> {
+    let file = attachments::read(&media.reference).map_err(attachment_error)?;
+    let filename = media
+        .filename
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| file.filename_or_default());
+    let form = Multipart::new()
+        .file("file", filename, file.content_type.as_str(), &file.bytes)
+        .text("type", file.content_type.as_str())
+        .text("messaging_product", "whatsapp");
+    let url = format!("{}/{}/media", graph::base_url(), graph::phone_number_id()?);
+    let response = graph::send_ok(Request::post(url).multipart(form))?;
+    let uploaded: Uploaded = response.json().map_err(|e| {
+        ProviderError::TransientUpstream(format!("unreadable answer to a media upload: {e}"))
+    })?;
+    if !valid_id(&uploaded.id) {
+        return Err(ProviderError::TransientUpstream(format!(
+            "the media upload answered an unusable id `{}`",
+            uploaded.id
+        )));
+    }
+    Ok(uploaded.id)
+}
+
+/// A file the plugin could not read: too large for its budget or gone is
+/// final (the agent is told why); a slow or failing disk may recover.
+pub fn attachment_error(error: attachments::Error) -> ProviderError {
+    match &error {
+        attachments::Error::TooLarge(_) => ProviderError::UnsupportedContent(error.describe()),
+        attachments::Error::OutOfScope(_) | attachments::Error::NotFound(_) => {
+            ProviderError::Rejected(error.describe())
+        }
+        attachments::Error::Timeout | attachments::Error::Storage(_) => {
+            ProviderError::TransientUpstream(error.describe())
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! are checked here, so an agent learns at once that the content does not
 //! fit instead of getting an opaque `(#131009)` back.
 
+use omnigate_plugin_sdk::attachments;
 use omnigate_plugin_sdk::channel::{OutboundMessage, ProviderError, Sent};
 use omnigate_plugin_sdk::json::{extension, set_extension};
 use omnigate_plugin_sdk::types::{
@@ -83,11 +84,14 @@ fn kind_name(kind: MediaKind) -> &'static str {
     }
 }
 
-/// Whether `reference` is omnigate's own attachment reference (the file's
-/// SHA-256 in hex), which names bytes on the appliance the provider cannot
-/// reach and the interface gives the plugin no way to read.
-pub fn is_attachment_reference(reference: &str) -> bool {
-    reference.len() == 64 && reference.bytes().all(|b| b.is_ascii_hexdigit())
+/// What can be checked before any upload: the caption's length.
+pub fn check_media(media: &Media) -> Result<(), ProviderError> {
+    if let Some(caption) = &media.caption
+        && !matches!(media.kind, MediaKind::Audio | MediaKind::Sticker)
+    {
+        too_long("captions", caption, MAX_CAPTION)?;
+    }
+    Ok(())
 }
 
 /// `{"link": ...}` when the reference is an `https://` URL WhatsApp can
@@ -95,11 +99,13 @@ pub fn is_attachment_reference(reference: &str) -> bool {
 /// 1.5: one or the other, never both). Audio and stickers take no caption;
 /// only documents take a file name.
 fn media_payload(media: &Media) -> Result<(&'static str, Value), ProviderError> {
-    if is_attachment_reference(&media.reference) {
-        return Err(ProviderError::UnsupportedContent(
-            "this WhatsApp channel sends files by URL or WhatsApp media id; an attachment stored on the appliance cannot be uploaded by the plugin yet".into(),
+    if attachments::is_reference(&media.reference) {
+        // `send` uploads such a file first and sends it by media id.
+        return Err(ProviderError::Rejected(
+            "an appliance attachment must be uploaded before it is sent".into(),
         ));
     }
+    check_media(media)?;
     let kind = kind_name(media.kind);
     let mut payload = Map::new();
     if media.reference.starts_with("https://") || media.reference.starts_with("http://") {
@@ -110,7 +116,6 @@ fn media_payload(media: &Media) -> Result<(&'static str, Value), ProviderError> 
     if let Some(caption) = &media.caption
         && !matches!(media.kind, MediaKind::Audio | MediaKind::Sticker)
     {
-        too_long("captions", caption, MAX_CAPTION)?;
         payload.insert("caption".into(), json!(caption));
     }
     if let Some(filename) = &media.filename

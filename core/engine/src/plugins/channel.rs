@@ -8,16 +8,19 @@
 //! up to seven days), so nothing the contact sent is lost while an admin
 //! repairs the plugin.
 
+use std::io::Read;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use omnigate_domain::conversation::{Content, DeliveryStatus, MediaKind};
 use omnigate_plugin_host::convert;
+use omnigate_plugin_host::services::{AttachmentFailure, StoredAttachment};
 use omnigate_plugin_host::types::channel::{
     InboundEvent, InboundMessage as WitInbound, OutboundMessage, ProviderError, StatusUpdate,
     WebhookError, WebhookRequest, WebhookResponse,
 };
-use omnigate_plugin_host::{Binding, PluginError};
+use omnigate_plugin_host::{AttachmentSource, Binding, Cause, PluginError};
+use omnigate_store::Store;
 use omnigate_store::attachments::{AttachmentRecord, AttachmentScope};
 use omnigate_store::channels::ChannelRecord;
 use omnigate_store::{MessageRecord, StoreError};
@@ -349,12 +352,29 @@ impl Engine {
             idempotency_key: format!("omnigate-{}", message.id),
             extensions: Vec::new(),
         };
-        let sent = blocking(move || loaded.plugin.send(&binding, &outbound)).await;
+        let attachments = Arc::new(ConversationFiles {
+            store: Arc::clone(self.store()),
+            conversation: message.conversation_id,
+        });
+        let sent = blocking(move || {
+            loaded
+                .plugin
+                .send_with_attachments(&binding, &outbound, attachments)
+        })
+        .await;
         Ok(match sent {
             Err(refusal) => SendOutcome::Retry {
                 reason: refusal.to_string(),
                 after: None,
             },
+            // Sending the same message again would hit the same budget
+            // (a file too big for it): fail it with the reason instead of
+            // retrying into the circuit breaker.
+            Ok(Err(plugin_error)) if matches!(plugin_error.cause, Cause::MemoryCap { .. }) => {
+                SendOutcome::Failed(format!(
+                    "the channel's plugin ran out of memory sending this message ({plugin_error}); a smaller file may go"
+                ))
+            }
             Ok(Err(plugin_error)) => SendOutcome::Retry {
                 reason: plugin_error.to_string(),
                 after: None,
@@ -371,6 +391,88 @@ impl Engine {
                 },
                 _ => SendOutcome::Failed(provider_error_text(&error)),
             },
+        })
+    }
+}
+
+/// The stored files of one conversation, as a plugin's `send` reads them
+/// to upload them to its provider. The host lets the plugin ask only for
+/// the files of the message being sent; this also refuses any file the
+/// conversation may not show, so a reference that names someone else's
+/// upload reads nothing even if it reached a message.
+struct ConversationFiles {
+    store: Arc<Store>,
+    conversation: u64,
+}
+
+/// Read in pieces this large, checking the deadline between them.
+const READ_CHUNK_BYTES: usize = 1024 * 1024;
+
+impl AttachmentSource for ConversationFiles {
+    fn read(
+        &self,
+        reference: &str,
+        max_bytes: u64,
+        deadline: Instant,
+    ) -> Result<StoredAttachment, AttachmentFailure> {
+        let storage = |e: StoreError| AttachmentFailure::Storage(e.to_string());
+        let missing = || {
+            AttachmentFailure::NotFound(format!("no attachment `{reference}` in this conversation"))
+        };
+        let sha = crate::parse_sha256(reference).ok_or_else(missing)?;
+        if !self
+            .store
+            .attachment_allowed(self.conversation, &sha)
+            .map_err(storage)?
+        {
+            return Err(missing());
+        }
+        let record = self
+            .store
+            .attachment(&sha)
+            .map_err(storage)?
+            .ok_or_else(missing)?;
+        if record.size_bytes > max_bytes {
+            return Err(AttachmentFailure::TooLarge {
+                size: record.size_bytes,
+                limit: max_bytes,
+            });
+        }
+        let path = self.store.attachment_path(&sha);
+        let io = |e: std::io::Error| {
+            AttachmentFailure::Storage(format!("reading {}: {e}", path.display()))
+        };
+        let mut file = std::fs::File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => missing(),
+            _ => io(e),
+        })?;
+        let size = usize::try_from(record.size_bytes)
+            .map_err(|_| AttachmentFailure::Storage("file too large for this platform".into()))?;
+        let mut bytes = vec![0u8; size];
+        let mut filled = 0;
+        while filled < size {
+            if Instant::now() >= deadline {
+                return Err(AttachmentFailure::Timeout);
+            }
+            let end = (filled + READ_CHUNK_BYTES).min(size);
+            let chunk = bytes.get_mut(filled..end).unwrap_or_default();
+            let n = match file.read(chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            };
+            if n == 0 {
+                return Err(AttachmentFailure::Storage(format!(
+                    "{} is shorter than its record ({filled} of {size} bytes)",
+                    path.display()
+                )));
+            }
+            filled += n;
+        }
+        Ok(StoredAttachment {
+            bytes,
+            content_type: record.mime,
+            filename: record.filename,
         })
     }
 }
@@ -427,4 +529,80 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(call)
         .await
         .map_err(|e| WebhookRefusal::Unavailable(format!("the plugin call did not finish: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store holding `bytes` as an attachment of conversation 7.
+    fn store_with(bytes: &[u8]) -> (tempfile::TempDir, Arc<Store>, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store opens");
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        let staged = store.staging_path().expect("staging path");
+        std::fs::write(&staged, bytes).expect("staged");
+        let record = AttachmentRecord {
+            sha256,
+            size_bytes: bytes.len() as u64,
+            mime: "application/pdf".into(),
+            kind: "document".into(),
+            filename: Some("fatura.pdf".into()),
+            created_at_ms: 0,
+        };
+        store
+            .commit_attachment(&staged, &record, AttachmentScope::Conversation(7))
+            .expect("committed");
+        (dir, store, hex::encode(sha256))
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    #[test]
+    fn a_conversations_file_is_read_whole_with_its_type_and_name() {
+        let bytes: Vec<u8> = (0..=255u8)
+            .cycle()
+            .take(3 * READ_CHUNK_BYTES + 17)
+            .collect();
+        let (_dir, store, reference) = store_with(&bytes);
+        let files = ConversationFiles {
+            store,
+            conversation: 7,
+        };
+        let file = files.read(&reference, u64::MAX, later()).expect("read");
+        assert_eq!(file.bytes, bytes);
+        assert_eq!(file.content_type, "application/pdf");
+        assert_eq!(file.filename.as_deref(), Some("fatura.pdf"));
+    }
+
+    #[test]
+    fn another_conversations_file_too_large_or_late_reads_are_refused() {
+        let (_dir, store, reference) = store_with(b"%PDF-1.7 invoice");
+        let elsewhere = ConversationFiles {
+            store: Arc::clone(&store),
+            conversation: 8,
+        };
+        assert!(matches!(
+            elsewhere.read(&reference, u64::MAX, later()),
+            Err(AttachmentFailure::NotFound(_))
+        ));
+        let ours = ConversationFiles {
+            store,
+            conversation: 7,
+        };
+        assert!(matches!(
+            ours.read("not-a-hash", u64::MAX, later()),
+            Err(AttachmentFailure::NotFound(_))
+        ));
+        assert_eq!(
+            ours.read(&reference, 4, later()),
+            Err(AttachmentFailure::TooLarge { size: 16, limit: 4 })
+        );
+        assert_eq!(
+            ours.read(&reference, u64::MAX, Instant::now()),
+            Err(AttachmentFailure::Timeout)
+        );
+    }
 }

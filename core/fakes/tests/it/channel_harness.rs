@@ -8,7 +8,12 @@ use omnigate_plugin_host::types::channel::{
     FetchedMedia, InboundEvent, OutboundMessage, ProviderError, Sent, TemplateInfo, WebhookError,
     WebhookRequest, WebhookResponse,
 };
-use omnigate_plugin_host::{Binding, Plugin, PluginHost, Settings};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use omnigate_plugin_host::services::{AttachmentFailure, StoredAttachment};
+use omnigate_plugin_host::{AttachmentSource, Binding, Plugin, PluginHost, Settings};
 
 use crate::support::{host_for, load};
 
@@ -67,7 +72,66 @@ pub fn outbound(recipient: &str, content: Content) -> OutboundMessage {
     }
 }
 
+/// Files on the "appliance", by reference, as the engine hands them to a
+/// plugin's `send`.
+#[derive(Default)]
+pub struct Files(HashMap<String, StoredAttachment>);
+
+impl Files {
+    /// Adds a file under `reference`.
+    pub fn with(
+        mut self,
+        reference: &str,
+        bytes: &[u8],
+        mime: &str,
+        filename: Option<&str>,
+    ) -> Files {
+        self.0.insert(
+            reference.to_owned(),
+            StoredAttachment {
+                bytes: bytes.to_vec(),
+                content_type: mime.to_owned(),
+                filename: filename.map(str::to_owned),
+            },
+        );
+        self
+    }
+}
+
+impl AttachmentSource for Files {
+    fn read(
+        &self,
+        reference: &str,
+        max_bytes: u64,
+        _deadline: Instant,
+    ) -> Result<StoredAttachment, AttachmentFailure> {
+        let file = self
+            .0
+            .get(reference)
+            .ok_or_else(|| AttachmentFailure::NotFound(reference.to_owned()))?;
+        if file.bytes.len() as u64 > max_bytes {
+            return Err(AttachmentFailure::TooLarge {
+                size: file.bytes.len() as u64,
+                limit: max_bytes,
+            });
+        }
+        Ok(file.clone())
+    }
+}
+
 impl Channel {
+    /// Sends `message` with `files` readable by the plugin (the host still
+    /// lets it read only those the message carries).
+    pub fn send_with(
+        &self,
+        message: &OutboundMessage,
+        files: Files,
+    ) -> Result<Sent, ProviderError> {
+        self.plugin
+            .send_with_attachments(&self.binding, message, Arc::new(files))
+            .expect("send call")
+    }
+
     pub fn handshake(&self, webhook: &InboundWebhook) -> WebhookResponse {
         self.plugin
             .handshake(&self.binding, &request(webhook))

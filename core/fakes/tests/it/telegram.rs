@@ -12,7 +12,7 @@ use omnigate_plugin_host::types::{
 };
 use serde_json::json;
 
-use crate::channel_harness::{Channel, NOW_MS, channel, outbound, settings};
+use crate::channel_harness::{Channel, Files, NOW_MS, channel, outbound, settings};
 
 const TOKEN: &str = "7000000001:AAH-test-token";
 const SECRET: &str = "webhook_secret-1";
@@ -490,7 +490,7 @@ fn send_media_interactive_location_and_contact() {
             &to,
             media(MediaKind::Image, &"0f".repeat(32), "image/jpeg")
         )),
-        Err(ProviderError::UnsupportedContent(_))
+        Err(ProviderError::Rejected(m)) if m.contains("only during `send`")
     ));
     assert_eq!(
         fake.server.requests().len(),
@@ -579,4 +579,164 @@ fn capabilities_have_no_window_and_no_templates() {
     assert!(!caps.templates);
     assert!(caps.interactive);
     assert_eq!(tg.list_templates().expect("listed"), vec![]);
+}
+
+const PHOTO_REF: &str = "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
+const INVOICE_REF: &str = "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4";
+
+fn stored(
+    kind: MediaKind,
+    reference: &str,
+    mime: &str,
+    caption: &str,
+    filename: Option<&str>,
+) -> Content {
+    Content::Media(Media {
+        kind,
+        reference: reference.into(),
+        mime: mime.into(),
+        size_bytes: None,
+        caption: Some(caption.into()),
+        filename: filename.map(str::to_owned),
+    })
+}
+
+#[test]
+fn an_appliance_photo_and_document_go_up_as_multipart() {
+    let (fake, tg) = start();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..=255u8).cycle().take(100_000));
+    let pdf = b"%PDF-1.7\r\n--\r\n%%EOF\n".repeat(1000);
+    let files = || {
+        Files::default()
+            .with(PHOTO_REF, &png, "image/png", None)
+            .with(INVOICE_REF, &pdf, "application/pdf", Some("fatura.pdf"))
+    };
+    let chat = CHAT.to_string();
+    let sent = tg
+        .send_with(
+            &outbound(
+                &chat,
+                stored(
+                    MediaKind::Image,
+                    PHOTO_REF,
+                    "image/png",
+                    "Ürün fotoğrafı",
+                    None,
+                ),
+            ),
+            files(),
+        )
+        .expect("photo sent");
+    assert!(sent.provider_message_id.starts_with(&format!("{CHAT}:")));
+    tg.send_with(
+        &outbound(
+            &chat,
+            stored(
+                MediaKind::Document,
+                INVOICE_REF,
+                "application/pdf",
+                "Faturanız",
+                None,
+            ),
+        ),
+        files(),
+    )
+    .expect("document sent");
+
+    let uploads = fake.state.uploads();
+    assert_eq!(uploads.len(), 2);
+    assert_eq!(
+        (uploads[0].method.as_str(), uploads[0].field.as_str()),
+        ("sendPhoto", "photo")
+    );
+    assert_eq!(
+        uploads[0].filename, "file.png",
+        "a default name from the type"
+    );
+    assert_eq!(uploads[0].content_type.as_deref(), Some("image/png"));
+    assert_eq!(uploads[0].bytes, png, "the photo arrives byte for byte");
+    assert_eq!(
+        (uploads[1].method.as_str(), uploads[1].field.as_str()),
+        ("sendDocument", "document")
+    );
+    assert_eq!(uploads[1].filename, "fatura.pdf");
+    assert_eq!(uploads[1].bytes, pdf, "the document arrives byte for byte");
+
+    let calls = fake.state.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].method, "sendPhoto");
+    assert_eq!(calls[0].params["chat_id"], json!(CHAT.to_string()));
+    assert_eq!(calls[0].params["caption"], json!("Ürün fotoğrafı"));
+    assert!(
+        calls[0].params.get("photo").is_none(),
+        "the file is a part, not a parameter"
+    );
+    assert_eq!(calls[1].params["caption"], json!("Faturanız"));
+    let request = &fake.server.requests()[0];
+    assert_eq!(request.path, format!("/bot{TOKEN}/sendPhoto"));
+    assert!(
+        request
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("multipart/form-data; boundary=")),
+        "{:?}",
+        request.header("content-type")
+    );
+}
+
+#[test]
+fn the_fake_refuses_what_the_bot_api_refuses_in_an_upload() {
+    let (fake, tg) = start();
+    // A "photo" that is not an image: IMAGE_PROCESS_FAILED, not retried.
+    let files = Files::default().with(PHOTO_REF, b"%PDF-1.7 not a photo", "image/png", None);
+    let sent = tg.send_with(
+        &outbound(
+            &CHAT.to_string(),
+            stored(MediaKind::Image, PHOTO_REF, "image/png", "x", None),
+        ),
+        files,
+    );
+    assert!(
+        matches!(&sent, Err(ProviderError::Rejected(m)) if m.contains("IMAGE_PROCESS_FAILED")),
+        "{sent:?}"
+    );
+    assert!(fake.state.uploads().is_empty());
+    // A bot token the API does not know never reaches the upload.
+    let (fake, tg) = start_with_token("7000000001:wrong");
+    let files = Files::default().with(INVOICE_REF, b"%PDF-1.7", "application/pdf", None);
+    let sent = tg.send_with(
+        &outbound(
+            &CHAT.to_string(),
+            stored(
+                MediaKind::Document,
+                INVOICE_REF,
+                "application/pdf",
+                "x",
+                None,
+            ),
+        ),
+        files,
+    );
+    assert!(matches!(&sent, Err(ProviderError::Auth(_))), "{sent:?}");
+    assert!(fake.state.uploads().is_empty());
+}
+
+#[test]
+fn a_stored_file_is_not_readable_without_the_hosts_grant() {
+    let (fake, tg) = start();
+    let sent = tg.send(&outbound(
+        &CHAT.to_string(),
+        stored(
+            MediaKind::Document,
+            INVOICE_REF,
+            "application/pdf",
+            "x",
+            None,
+        ),
+    ));
+    assert!(
+        matches!(&sent, Err(ProviderError::Rejected(m)) if m.contains("only during `send`")),
+        "{sent:?}"
+    );
+    assert!(fake.server.requests().is_empty());
 }

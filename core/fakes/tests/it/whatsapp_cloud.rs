@@ -11,7 +11,7 @@ use omnigate_plugin_host::types::{
 };
 use serde_json::json;
 
-use crate::channel_harness::{Channel, channel, outbound, settings};
+use crate::channel_harness::{Channel, Files, channel, outbound, settings};
 
 const TOKEN: &str = "EAAGm0PX4ZCpsBA-test-token";
 const APP_SECRET: &str = "app-secret-1";
@@ -705,10 +705,288 @@ fn content_whatsapp_cannot_carry_is_refused_before_any_request() {
         caption: None,
         filename: None,
     });
+    // A send the host gave no file to read (the stored reference is not
+    // readable outside a granted send) reaches nothing.
     assert!(matches!(
         wa.send(&outbound(CONTACT, stored)),
-        Err(ProviderError::UnsupportedContent(m)) if m.contains("appliance")
+        Err(ProviderError::Rejected(m)) if m.contains("only during `send`")
     ));
+    assert!(fake.server.requests().is_empty());
+}
+
+const PHOTO_REF: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+const INVOICE_REF: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+
+/// A JPEG's first bytes, then every byte value (CR, LF, `-` included), so
+/// a multipart framing bug would show in the bytes that arrive.
+fn jpeg() -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.extend((0..=255u8).cycle().take(200_000));
+    bytes.extend_from_slice(b"\r\n--omnigate-form-boundary-0000000000000000\r\n");
+    bytes
+}
+
+fn stored(
+    kind: MediaKind,
+    reference: &str,
+    mime: &str,
+    caption: &str,
+    filename: Option<&str>,
+) -> Content {
+    Content::Media(Media {
+        kind,
+        reference: reference.into(),
+        mime: mime.into(),
+        size_bytes: None,
+        caption: Some(caption.into()),
+        filename: filename.map(str::to_owned),
+    })
+}
+
+#[test]
+fn an_appliance_image_and_document_are_uploaded_then_sent_by_media_id() {
+    let (fake, wa) = start();
+    let photo = jpeg();
+    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n".repeat(500);
+    let files = || {
+        Files::default()
+            .with(PHOTO_REF, &photo, "image/jpeg", Some("urun.jpg"))
+            .with(
+                INVOICE_REF,
+                &pdf,
+                "application/pdf",
+                Some("upload-name.pdf"),
+            )
+    };
+    let sent = wa
+        .send_with(
+            &outbound(
+                CONTACT,
+                stored(MediaKind::Image, PHOTO_REF, "image/jpeg", "Ürününüz", None),
+            ),
+            files(),
+        )
+        .expect("image sent");
+    assert!(sent.provider_message_id.starts_with("wamid."));
+    let sent = wa
+        .send_with(
+            &outbound(
+                CONTACT,
+                stored(
+                    MediaKind::Document,
+                    INVOICE_REF,
+                    "application/pdf",
+                    "Faturanız",
+                    Some("fatura-1042.pdf"),
+                ),
+            ),
+            files(),
+        )
+        .expect("document sent");
+    assert!(sent.provider_message_id.starts_with("wamid."));
+
+    let uploads = fake.state.uploads();
+    assert_eq!(uploads.len(), 2);
+    assert_eq!(uploads[0].phone_number_id, PHONE_NUMBER_ID);
+    assert_eq!(uploads[0].media_type, "image/jpeg");
+    assert_eq!(uploads[0].filename, "urun.jpg");
+    assert_eq!(uploads[0].bytes, photo, "the image arrives byte for byte");
+    assert_eq!(uploads[1].media_type, "application/pdf");
+    assert_eq!(
+        uploads[1].filename, "fatura-1042.pdf",
+        "the message's file name wins"
+    );
+    assert_eq!(uploads[1].bytes, pdf, "the document arrives byte for byte");
+
+    // Each upload precedes its send, which names the uploaded id.
+    let paths: Vec<String> = fake
+        .server
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    let media_path = format!("/v25.0/{PHONE_NUMBER_ID}/media");
+    let messages_path = format!("/v25.0/{PHONE_NUMBER_ID}/messages");
+    assert_eq!(
+        paths,
+        vec![
+            media_path.clone(),
+            messages_path.clone(),
+            media_path,
+            messages_path
+        ]
+    );
+    let upload_request = &fake.server.requests()[0];
+    assert_eq!(
+        upload_request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert!(
+        upload_request
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("multipart/form-data; boundary=")),
+        "{:?}",
+        upload_request.header("content-type")
+    );
+    let sent = fake.state.sent();
+    assert_eq!(
+        sent[0],
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": CONTACT,
+            "type": "image",
+            "image": { "id": uploads[0].id, "caption": "Ürününüz" },
+        })
+    );
+    assert_eq!(
+        sent[1]["document"],
+        json!({ "id": uploads[1].id, "caption": "Faturanız", "filename": "fatura-1042.pdf" })
+    );
+}
+
+/// A form part: name, file name and type for a file, content.
+type FormPart<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
+#[test]
+fn the_fake_refuses_uploads_the_cloud_api_refuses() {
+    let fake = WhatsAppFake::start(TOKEN).expect("fake starts");
+    let client = crate::support::http_for(&[&fake.server]);
+    let url = format!("https://graph.facebook.com/v25.0/{PHONE_NUMBER_ID}/media");
+    let post = |content_type: &str, body: &[u8]| {
+        use omnigate_plugin_host::HttpClient;
+        client
+            .send(
+                "test",
+                omnigate_plugin_host::services::OutboundRequest {
+                    method: "POST",
+                    url: url.clone(),
+                    headers: vec![
+                        ("authorization".into(), format!("Bearer {TOKEN}")),
+                        ("content-type".into(), content_type.to_owned()),
+                    ],
+                    body: body.to_vec(),
+                },
+                std::time::Duration::from_secs(10),
+            )
+            .expect("answered")
+    };
+    let form = |parts: &[FormPart<'_>]| {
+        let mut body = Vec::new();
+        for (name, file, content) in parts {
+            body.extend_from_slice(b"--B\r\n");
+            match file {
+                Some((filename, mime)) => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {mime}\r\n\r\n").as_bytes(),
+                ),
+                None => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                ),
+            }
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--B--\r\n");
+        body
+    };
+    let ct = "multipart/form-data; boundary=B";
+    let good = form(&[
+        ("messaging_product", None, b"whatsapp"),
+        ("type", None, b"image/png"),
+        ("file", Some(("a.png", "image/png")), b"\x89PNG\r\n\x1a\n"),
+    ]);
+    let ok = post(ct, &good);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    let error_code = |r: &omnigate_plugin_host::services::OutboundResponse| {
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap_or_default()["error"]["code"]
+            .clone()
+    };
+    // JSON instead of a form; a form without its closing delimiter.
+    assert_eq!(error_code(&post("application/json", b"{}")), json!(100));
+    assert_eq!(error_code(&post(ct, &good[..good.len() - 8])), json!(100));
+    // No messaging_product; no file; type and file disagree; a type the
+    // Cloud API does not take; an image over 5 MB.
+    let missing_product = form(&[
+        ("type", None, b"image/png"),
+        ("file", Some(("a.png", "image/png")), b"x"),
+    ]);
+    assert_eq!(error_code(&post(ct, &missing_product)), json!(100));
+    let missing_file = form(&[
+        ("messaging_product", None, b"whatsapp"),
+        ("type", None, b"image/png"),
+    ]);
+    assert_eq!(error_code(&post(ct, &missing_file)), json!(131008));
+    let mismatch = form(&[
+        ("messaging_product", None, b"whatsapp"),
+        ("type", None, b"image/png"),
+        ("file", Some(("a.pdf", "application/pdf")), b"%PDF"),
+    ]);
+    assert_eq!(error_code(&post(ct, &mismatch)), json!(100));
+    let unsupported = form(&[
+        ("messaging_product", None, b"whatsapp"),
+        ("type", None, b"application/x-msdownload"),
+        ("file", Some(("a.exe", "application/x-msdownload")), b"MZ"),
+    ]);
+    assert_eq!(error_code(&post(ct, &unsupported)), json!(100));
+    let huge = vec![0u8; 5 * 1024 * 1024 + 1];
+    let too_big = form(&[
+        ("messaging_product", None, b"whatsapp"),
+        ("type", None, b"image/jpeg"),
+        ("file", Some(("a.jpg", "image/jpeg")), &huge),
+    ]);
+    assert_eq!(error_code(&post(ct, &too_big)), json!(131053));
+    assert_eq!(
+        fake.state.uploads().len(),
+        1,
+        "only the good upload was kept"
+    );
+}
+
+#[test]
+fn a_file_the_appliance_does_not_hand_over_is_not_sent() {
+    let (fake, wa) = start();
+    // The appliance has only the photo; the message names another file
+    // (the host's own scope test, a read of a file the message does not
+    // carry, is in the plugin host's tests).
+    let files = Files::default().with(PHOTO_REF, &jpeg(), "image/jpeg", None);
+    let other = wa.send_with(
+        &outbound(
+            CONTACT,
+            stored(MediaKind::Image, INVOICE_REF, "image/jpeg", "x", None),
+        ),
+        files,
+    );
+    assert!(
+        matches!(&other, Err(ProviderError::Rejected(m)) if m.contains("no longer has the file")),
+        "{other:?}"
+    );
+    assert!(fake.state.uploads().is_empty());
+    assert!(fake.server.requests().is_empty());
+}
+
+#[test]
+fn a_file_over_the_plugins_budget_fails_with_the_limit_and_uploads_nothing() {
+    let (fake, wa) = start();
+    // 256 MiB budget: half of what is left, about 127 MiB, can be read.
+    let huge = vec![7u8; 130 * 1024 * 1024];
+    let files = Files::default().with(INVOICE_REF, &huge, "application/pdf", Some("big.pdf"));
+    let sent = wa.send_with(
+        &outbound(
+            CONTACT,
+            stored(
+                MediaKind::Document,
+                INVOICE_REF,
+                "application/pdf",
+                "x",
+                None,
+            ),
+        ),
+        files,
+    );
+    assert!(
+        matches!(&sent, Err(ProviderError::UnsupportedContent(m)) if m.contains("136314880 bytes") && m.contains("at most")),
+        "{sent:?}"
+    );
     assert!(fake.server.requests().is_empty());
 }
 

@@ -56,6 +56,12 @@ async fn desk_with_plugin(provider: &FakeServer) -> Desk {
 /// A desk whose `plugins.dir` holds the well-behaved channel plugin and
 /// whose plugins reach every one of `fakes` under its host names.
 pub(crate) async fn desk_reaching(fakes: &[&FakeServer]) -> Desk {
+    desk_with_plugins(fakes, &["well-behaved"]).await
+}
+
+/// A desk whose `plugins.dir` holds the built plugins `names` and whose
+/// plugins reach `fakes` under their real host names.
+async fn desk_with_plugins(fakes: &[&FakeServer], names: &[&str]) -> Desk {
     let staging = tempfile::tempdir().unwrap();
     let ca = staging.path().join("fake-ca.pem");
     let pems: String = fakes.iter().map(|f| f.ca_pem()).collect();
@@ -67,11 +73,15 @@ pub(crate) async fn desk_reaching(fakes: &[&FakeServer]) -> Desk {
         .join(",");
     let ca_path = ca.display().to_string();
     let dropins = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dropins.path().join("well_behaved.wasm"),
-        wasm("well-behaved"),
-    )
-    .unwrap();
+    for name in names {
+        std::fs::write(
+            dropins
+                .path()
+                .join(format!("{}.wasm", name.replace('-', "_"))),
+            wasm(name),
+        )
+        .unwrap();
+    }
     let dropins_path = dropins.path().display().to_string();
     let mut env = vec![("OMNIGATE_PLUGINS__DIR", dropins_path.as_str())];
     if !fakes.is_empty() {
@@ -543,6 +553,10 @@ async fn a_plugin_that_fails_to_send_dead_letters_the_message_and_the_server_kee
             reason.contains("faulty-send@0.1.0") && reason.contains("send"),
             "{fault}: {failed}"
         );
+        if fault == "memory" {
+            // Not retried: the same message would hit the same budget.
+            assert!(reason.contains("ran out of memory"), "{failed}");
+        }
         let dead = server
             .call(Method::GET, "/api/v1/deliveries/dead", &desk.admin, None)
             .await;
@@ -565,9 +579,11 @@ async fn a_plugin_that_fails_to_send_dead_letters_the_message_and_the_server_kee
         assert_eq!(health.status(), StatusCode::OK);
     }
     // Failures in a row (no successful call between them) trip the
-    // breaker; admins are told, and the plugin list shows it stopped.
+    // breaker; admins are told, and the plugin list shows it stopped. The
+    // memory fault fails each message at its first attempt, so it takes
+    // four more messages to make five failures in a row.
     let conversation = *inbox(server, &agent).await.last().unwrap();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let sent = reply_text(server, &agent, conversation, "again").await;
         assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
     }
@@ -931,4 +947,120 @@ async fn admins_consoles_hear_of_plugin_changes_live() {
     assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
     let seen = crate::live::until(&mut socket, "plugin").await;
     assert_eq!(seen.last().unwrap()["data"]["change"], "plugin.disabled");
+}
+
+#[tokio::test]
+async fn an_agents_file_goes_out_on_whatsapp_uploaded_then_sent_by_media_id() {
+    use omnigate_fakes::whatsapp::{PHONE_NUMBER_ID, WhatsAppFake};
+    const TOKEN: &str = "EAAG-e2e-token";
+    const APP_SECRET: &str = "e2e-app-secret";
+    const PDF: &[u8] =
+        b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\r\n--boundary-like\r\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+
+    let whatsapp = WhatsAppFake::start(TOKEN).expect("fake starts");
+    let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
+    let server = &desk.server;
+    let reply = server
+        .call(
+            Method::POST,
+            "/api/v1/channels",
+            &desk.admin,
+            Some(json!({
+                "name": "WhatsApp +1 555 078 3881",
+                "kind": "whatsapp-cloud",
+                "config": { "phone_number_id": PHONE_NUMBER_ID },
+                "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let channel = reply.body["channel"]["id"].as_u64().unwrap();
+
+    // A contact writes; an online agent gets the conversation.
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    let body = inbound_text(
+        "wamid.IN-MEDIA-1",
+        "905321112233",
+        "Faturamı gönderir misiniz?",
+    );
+    let taken = post_webhook(server, channel, &body, &sign(APP_SECRET, &body)).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    let conversation = inbox(server, &agent).await[0];
+
+    // The agent uploads the invoice and replies with it.
+    let (cookie, csrf) = match &agent {
+        Auth::Session { cookie, csrf } => (cookie.clone(), csrf.clone()),
+        _ => panic!("agents have sessions"),
+    };
+    let uploaded = server
+        .client
+        .post(server.url(&format!(
+            "/api/v1/conversations/{conversation}/attachments?filename=fatura-1042.pdf"
+        )))
+        .header("content-type", "application/octet-stream")
+        .header("cookie", format!("__Host-omnigate_session={cookie}"))
+        .header("x-csrf-token", csrf)
+        .body(PDF.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let uploaded = reply_of(uploaded).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.text);
+    let sha = uploaded.body["attachment"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = server
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &agent,
+            Some(json!({ "content": {
+                "type": "media", "kind": "document", "attachment": sha, "caption": "Faturanız ekte"
+            } })),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+    let id = sent.body["message"]["id"].as_u64().unwrap();
+
+    // The provider got the file first, byte for byte, then the message
+    // naming it; the message shows as sent with the provider's id.
+    let delivered = wait_for_delivery(server, &agent, conversation, id, "sent").await;
+    let uploads = whatsapp.state.uploads();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(uploads[0].bytes, PDF);
+    assert_eq!(uploads[0].media_type, "application/pdf");
+    assert_eq!(uploads[0].filename, "fatura-1042.pdf");
+    let messages = whatsapp.state.sent();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["type"], "document");
+    assert_eq!(
+        messages[0]["document"],
+        json!({ "id": uploads[0].id, "caption": "Faturanız ekte", "filename": "fatura-1042.pdf" })
+    );
+    let wamid = delivered["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(wamid.starts_with("wamid."), "{delivered}");
+    let paths: Vec<String> = whatsapp
+        .server
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            format!("/v25.0/{PHONE_NUMBER_ID}/media"),
+            format!("/v25.0/{PHONE_NUMBER_ID}/messages"),
+        ]
+    );
+
+    // WhatsApp's delivery report moves the ticks on.
+    let report = status_update(&wamid, "905321112233", "delivered");
+    let taken = post_webhook(server, channel, &report, &sign(APP_SECRET, &report)).await;
+    assert_eq!(taken.body["statuses"], 1, "{}", taken.text);
+    wait_for_delivery(server, &agent, conversation, id, "delivered").await;
 }

@@ -2,11 +2,12 @@
 // higher version, for upgrade tests); `lib.rs` includes it.
 
 use omnigate_plugin_sdk::channel::{
-    Channel, ChannelCapabilities, InboundEvent, InboundMessage, OutboundMessage, ProviderError,
-    Sent, StatusUpdate, TemplateInfo, WebhookError, WebhookRequest, WebhookResponse,
+    Channel, ChannelCapabilities, FetchedMedia, InboundEvent, InboundMessage, OutboundMessage,
+    ProviderError, Sent, StatusUpdate, TemplateInfo, WebhookError, WebhookRequest,
+    WebhookResponse,
 };
 use omnigate_plugin_sdk::types::{ContactProfile, Content, DeliveryStatus};
-use omnigate_plugin_sdk::{clock, config, http, json, kv, log, signature};
+use omnigate_plugin_sdk::{attachments, clock, config, http, json, kv, log, signature};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -193,7 +194,44 @@ impl Channel for WellBehaved {
         }])
     }
 
+    /// `attachment:<reference>` tries to read an appliance attachment,
+    /// which the host must refuse outside `send`.
+    fn fetch_media(reference: String) -> Result<FetchedMedia, ProviderError> {
+        let Some(stored) = reference.strip_prefix("attachment:") else {
+            return Err(ProviderError::NotFound(reference));
+        };
+        let file = attachments::read(stored).map_err(attachment_error)?;
+        Ok(FetchedMedia {
+            mime: file.content_type,
+            bytes: file.bytes,
+            filename: file.filename,
+        })
+    }
+
+    /// Media: reads the attachment (and, to probe the host's scope, the
+    /// reference a caption of `read:<reference>` names) and posts its
+    /// bytes to `/upload`.
     fn send(message: OutboundMessage) -> Result<Sent, ProviderError> {
+        if let Content::Media(media) = &message.content {
+            if let Some(other) = media.caption.as_deref().and_then(|c| c.strip_prefix("read:")) {
+                attachments::read(other).map_err(attachment_error)?;
+            }
+            let file = attachments::read(&media.reference).map_err(attachment_error)?;
+            let response = http::Request::post("https://api.example.test/upload")
+                .header("content-type", file.content_type.as_str())
+                .body(file.bytes)
+                .send()
+                .map_err(|e| ProviderError::TransientUpstream(e.to_string()))?;
+            return Ok(Sent {
+                provider_message_id: format!(
+                    "upload-{}-{}-{}",
+                    file.size_bytes,
+                    file.filename.unwrap_or_default(),
+                    response.status()
+                ),
+                extensions: Vec::new(),
+            });
+        }
         let Some(text) = message.content.as_text() else {
             return Err(ProviderError::UnsupportedContent("text only".into()));
         };
@@ -217,6 +255,18 @@ impl Channel for WellBehaved {
             provider_message_id: answer.id,
             extensions: Vec::new(),
         })
+    }
+}
+
+/// Every read failure as the agent would read it; the variant says which.
+fn attachment_error(error: attachments::Error) -> ProviderError {
+    match &error {
+        attachments::Error::TooLarge(_) => ProviderError::UnsupportedContent(error.describe()),
+        attachments::Error::OutOfScope(_) => ProviderError::Rejected(error.describe()),
+        attachments::Error::NotFound(_) => ProviderError::NotFound(error.describe()),
+        attachments::Error::Timeout | attachments::Error::Storage(_) => {
+            ProviderError::TransientUpstream(error.describe())
+        }
     }
 }
 
