@@ -58,7 +58,9 @@ function statusBadge(order) {
  * puts text into the reply box and answers whether there was one.
  */
 export function drawShopPanel(box, conv, insert) {
-  const orders = h('div', { id: 'shop-orders', 'aria-live': 'polite', 'aria-busy': 'true' },
+  // Busy while loading; not a live region (a list of orders read out at
+  // every load would drown the reply): a shop's failure is an alert.
+  const orders = h('div', { id: 'shop-orders', 'aria-busy': 'true' },
     h('p', { class: 'loading', text: t('shop.loading') }));
   const search = h('div', { id: 'product-search' });
   replace(box,
@@ -69,18 +71,25 @@ export function drawShopPanel(box, conv, insert) {
   // once: refreshing the orders keeps what the agent typed.
   const shops = enabledShops().catch(() => null);
   shops.then((list) => { if (list && search.isConnected) drawSearch(search, list, insert); });
+  let loading = false;
   const load = async () => {
+    if (loading) return;
+    loading = true;
     orders.setAttribute('aria-busy', 'true');
     let answer;
     try {
       answer = await api('GET', `/api/v1/conversations/${conv.id}/orders`);
     } catch (e) {
+      loading = false;
       if (!orders.isConnected) return;
       orders.setAttribute('aria-busy', 'false');
-      keepFocus(orders, () => replace(orders, h('p', { class: 'shop-error', id: 'shop-orders-error', text: t('shop.failed', { error: errorText(e) }) }), refreshButton(load)));
+      keepFocus(orders, () => replace(orders, h('p', { class: 'shop-error', id: 'shop-orders-error', role: 'alert', text: t('shop.failed', { error: errorText(e) }) }), refreshButton(load)));
       return;
     }
     const list = (await shops) || [];
+    loading = false;
+    // A shop added since the list was kept: ask for the list again next time.
+    if (answer.shops.some((s) => !list.some((x) => x.id === s.shop_id))) shopsCache = null;
     if (!orders.isConnected) return;
     orders.setAttribute('aria-busy', 'false');
     const any = list.length || answer.shops.length;
