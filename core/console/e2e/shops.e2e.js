@@ -21,6 +21,7 @@ const KEY = 'echo-Key-Not-To-Be-Shown-e2e';
 const AGENT = { email: 'selin@example.com', name: 'Selin Aksoy', password: 'selin-password-123' };
 const BUYER = { id: 'cust-buyer', name: 'Ayşe Yılmaz', phone: '+905551112237' };
 const BROWSER = { id: 'cust-browser', name: 'Mert Can', phone: '+905551112233' };
+const VISITOR = { id: 'visitor-abc', name: 'Web visitor' };
 
 describe('Shops: admin page and the contact panel', { concurrency: false }, () => {
   let server;
@@ -214,6 +215,14 @@ describe('Shops: admin page and the contact panel', { concurrency: false }, () =
     await agent.click(`#conv-list li[data-id="${ids.buyer}"] a`);
     await echo.locator('li.order').first().waitFor();
     assert.equal(orderCalls.length, before + 2);
+
+    // A contact without a phone: no shop can be asked, and the panel says so.
+    ids.visitor = (await server.inbound(channel, VISITOR, { type: 'text', text: 'Merhaba' }, 'm-3')).conversation_id;
+    await agent.locator(`#conv-list li[data-id="${ids.visitor}"]`).waitFor();
+    await agent.click(`#conv-list li[data-id="${ids.visitor}"] a`);
+    await agent.locator('#shop-no-phone').filter({ hasText: 'This contact has no phone number, so their orders cannot be looked up.' }).waitFor();
+    await agent.click(`#conv-list li[data-id="${ids.buyer}"] a`);
+    await echo.locator('li.order').first().waitFor();
   });
 
   it('searches products (debounced) with a shop picker, inserts one into the reply as text, and shows a failing search', async () => {
@@ -228,10 +237,14 @@ describe('Shops: admin page and the contact panel', { concurrency: false }, () =
     assert.deepEqual(productCalls, ['Mavi tişört']);
     await agent.locator('#product-status').filter({ hasText: '1 product found.' }).waitFor();
     const price = await agent.evaluate(() => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'TRY' }).format(149.9));
-    assert.equal(await product.locator('.product-price').textContent(), price);
-    assert.equal(await product.locator('.product-stock').textContent(), '5 in stock');
-    assert.equal(await product.locator('.product-sku').textContent(), 'SKU ECHO-1');
+    assert.equal(await product.locator('.product-meta .product-price').textContent(), price);
+    assert.equal(await product.locator('.product-meta .product-stock').textContent(), '5 in stock');
+    assert.equal(await product.locator('.product-meta .product-sku').textContent(), 'SKU ECHO-1');
     assert.equal(await product.locator('.product-title a').getAttribute('href'), 'https://magaza.example.com/products/p1');
+    const variants = product.getByRole('list', { name: 'Variants of Mavi tişört' }).locator('li');
+    assert.deepEqual(await variants.locator('.variant-title').allTextContents(), ['M', 'L']);
+    assert.equal(await variants.nth(1).locator('.product-stock').textContent(), 'Out of stock');
+    assert.equal(await variants.nth(1).locator('.product-sku').textContent(), 'SKU ECHO-1-L');
     // The CSP allows images from the console's origin only: none is shown.
     assert.equal(await agent.locator('#product-results img').count(), 0);
 

@@ -207,15 +207,26 @@ function productText(p) {
   return [price ? `${p.title} — ${price}` : p.title, url].filter(Boolean).join('\n');
 }
 
+function stockOf(item) {
+  if (item.stock === null || item.stock === undefined) return null;
+  return item.stock > 0
+    ? h('span', { class: 'product-stock', text: t('products.stock', { n: formatNumber(item.stock) }) })
+    : h('span', { class: 'product-stock out', text: t('products.out_of_stock') });
+}
+
+function variantItem(v) {
+  const price = money(v.price);
+  return h('li', { class: 'variant', dataset: { variant: v.id } },
+    h('span', { class: 'variant-title', text: v.title }),
+    price ? h('span', { class: 'product-price', text: price }) : null,
+    stockOf(v),
+    v.sku ? h('span', { class: 'product-sku', text: t('products.sku', { sku: v.sku }) }) : null);
+}
+
 function productItem(p, insert) {
   const url = httpsUrl(p.url);
   const price = money(p.price);
-  let stock = null;
-  if (p.stock !== null && p.stock !== undefined) {
-    stock = p.stock > 0
-      ? h('span', { class: 'product-stock', text: t('products.stock', { n: formatNumber(p.stock) }) })
-      : h('span', { class: 'product-stock out', text: t('products.out_of_stock') });
-  }
+  const stock = stockOf(p);
   return h('li', { class: 'product', dataset: { product: p.id } },
     h('p', { class: 'product-title' },
       url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: p.title }) : p.title),
@@ -223,6 +234,7 @@ function productItem(p, insert) {
       price ? h('strong', { class: 'product-price', text: price }) : null,
       stock,
       p.sku ? h('span', { class: 'product-sku', text: t('products.sku', { sku: p.sku }) }) : null),
+    p.variants.length ? h('ul', { class: 'variant-list', 'aria-label': t('products.variants', { title: p.title }) }, p.variants.map(variantItem)) : null,
     h('button', {
       type: 'button',
       class: 'small product-insert',

@@ -1,14 +1,14 @@
 //! A minimal shop with fixed answers, for tests that need a commerce
 //! plugin without any HTTP: one product named after the query (price,
-//! SKU, stock, a link and an image address); orders by phone only (like
+//! SKU, stock, a link, an image address and two variants); orders by phone only (like
 //! Ticimax, which has no e-mail filter): two fixed orders for a phone
 //! ending in 7, none for any other; those two orders by id. An `api_key`
 //! secret that does not start with `echo-` makes every call fail as the
 //! shop refusing the credentials.
 
 use omnigate_plugin_sdk::commerce::{
-    Commerce, Customer, CustomerRef, Money, Order, OrderLine, OrderStatus, Product, ShopError,
-    Tracking,
+    Commerce, Customer, CustomerRef, Money, Order, OrderLine, OrderStatus, Product, ProductVariant,
+    ShopError, Tracking,
 };
 use omnigate_plugin_sdk::config;
 
@@ -111,7 +111,22 @@ impl Commerce for EchoCommerce {
                 stock: Some(5),
                 url: Some(format!("{base}/products/p1")),
                 image_url: Some(format!("{base}/images/p1.png")),
-                variants: Vec::new(),
+                variants: vec![
+                    ProductVariant {
+                        id: "p1-m".into(),
+                        title: "M".into(),
+                        sku: Some("ECHO-1-M".into()),
+                        price: money("149.90"),
+                        stock: Some(5),
+                    },
+                    ProductVariant {
+                        id: "p1-l".into(),
+                        title: "L".into(),
+                        sku: Some("ECHO-1-L".into()),
+                        price: money("159.90"),
+                        stock: Some(0),
+                    },
+                ],
                 extensions: Vec::new(),
             })
             .collect())
