@@ -11,6 +11,8 @@ import { Server, webhookReceiver, tcpRelay, REPO, ADMIN } from './harness.js';
 // Admin → Plugins and Channels, on a server of their own.
 import './plugins.e2e.js';
 import './flows.e2e.js';
+// Admin → Shops and the contact panel's orders and products.
+import './shops.e2e.js';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = join(REPO, 'target', 'console-e2e');

@@ -34,7 +34,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// The paths the console's client-side router handles; each is answered
 /// with [`index`] so a reload or a bookmark lands on the right screen.
 /// A `{id}` segment stands for a conversation id.
-pub const PAGES: [&str; 10] = [
+pub const PAGES: [&str; 11] = [
     "/",
     "/login",
     "/inbox",
@@ -44,6 +44,7 @@ pub const PAGES: [&str; 10] = [
     "/admin",
     "/admin/channels",
     "/admin/flows",
+    "/admin/shops",
     "/admin/plugins",
 ];
 

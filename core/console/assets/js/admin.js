@@ -1,7 +1,8 @@
 // The admin screen: users and roles (with per-agent capacity), the desk
 // settings (default capacity, transfer timeout, end reasons), shared
-// canned responses, and the audit log with filters. Channels and plugins
-// have their own pages (channels.js, plugins.js) under the same heading.
+// canned responses, and the audit log with filters. Channels, shops and
+// plugins have their own pages (channels.js, shops.js, plugins.js) under
+// the same heading.
 
 import { h, replace } from './dom.js';
 import { t, formatDateTime } from './i18n.js';
@@ -10,6 +11,7 @@ import { state, fail, toast, link } from './state.js';
 import { renderChannels } from './channels.js';
 import { renderPlugins } from './plugins.js';
 import { renderFlows } from './flows.js';
+import { renderShops } from './shops.js';
 
 const ROLES = ['agent', 'supervisor', 'admin'];
 
@@ -17,7 +19,7 @@ function field(id, label, input) {
   return h('div', { class: 'field' }, h('label', { for: id, text: label }), input);
 }
 
-const PAGES = [['admin', '/admin', 'admin.general'], ['admin-channels', '/admin/channels', 'admin.channels'], ['admin-flows', '/admin/flows', 'admin.flows'], ['admin-plugins', '/admin/plugins', 'admin.plugins']];
+const PAGES = [['admin', '/admin', 'admin.general'], ['admin-channels', '/admin/channels', 'admin.channels'], ['admin-flows', '/admin/flows', 'admin.flows'], ['admin-shops', '/admin/shops', 'admin.shops'], ['admin-plugins', '/admin/plugins', 'admin.plugins']];
 
 /** The admin pages' own navigation. */
 function adminNav(current) {
@@ -25,13 +27,14 @@ function adminNav(current) {
     PAGES.map(([name, path, label]) => link(path, { id: `${name}-link`, text: t(label), 'aria-current': String(name === current) })));
 }
 
-/** Draws the admin page `page` (`admin`, `admin-channels`, `admin-flows`, `admin-plugins`). */
+/** Draws the admin page `page` (`admin`, `admin-channels`, `admin-flows`, `admin-shops`, `admin-plugins`). */
 export function renderAdmin(root, page = 'admin') {
   if (page !== 'admin') {
     const body = h('div', { id: `${page}-page` });
     replace(root, h('div', { class: 'admin' }, h('h1', { text: t('nav.admin') }), adminNav(page), body));
     if (page === 'admin-channels') renderChannels(body);
     else if (page === 'admin-flows') renderFlows(body);
+    else if (page === 'admin-shops') renderShops(body);
     else renderPlugins(body);
     return;
   }

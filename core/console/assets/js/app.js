@@ -25,6 +25,7 @@ function parseRoute(path) {
   if (path === '/supervisor') return { name: 'supervisor', id: null };
   if (path === '/admin') return { name: 'admin', id: null };
   if (path === '/admin/channels') return { name: 'admin-channels', id: null };
+  if (path === '/admin/shops') return { name: 'admin-shops', id: null };
   if (path === '/admin/plugins') return { name: 'admin-plugins', id: null };
   if (path === '/admin/flows') return { name: 'admin-flows', id: null };
   return { name: 'inbox', id: null };

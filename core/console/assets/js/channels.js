@@ -9,8 +9,7 @@ import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
 import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
-
-const INPUT_TYPES = { string: 'text', url: 'url', integer: 'number', boolean: 'checkbox' };
+import { settingsFields, secretsList } from './plugin_settings.js';
 
 /** The URL a provider (or integrator) is given for this channel. */
 export function webhookUrl(channel) {
@@ -128,15 +127,7 @@ async function drawList(ctx, quiet = false) {
 
 /** Which secrets are set, by label: "App secret: set". */
 function secretsSummary(c, plugin) {
-  if (c.kind === 'api') return '—';
-  const fields = plugin ? plugin.settings.filter((f) => f.secret) : [];
-  const keys = fields.length ? fields.map((f) => [f.key, f.label]) : c.secrets_set.map((k) => [k, k]);
-  if (!keys.length) return '—';
-  return h('ul', { class: 'secret-list' }, keys.map(([key, label]) => {
-    const set = c.secrets_set.includes(key);
-    return h('li', { class: set ? 'secret-set' : 'secret-unset', dataset: { secret: key } },
-      `${label}: `, h('strong', { text: set ? t('channels.secret_set') : t('channels.secret_unset') }));
-  }));
+  return c.kind === 'api' ? '—' : secretsList(c, plugin);
 }
 
 // ---- what is shown once -------------------------------------------------
@@ -160,69 +151,6 @@ function confirmRotate(ctx, c) {
     await ctx.refresh();
     setTimeout(() => showOnce(ctx, t('channels.rotated', { name: c.name }), answer));
   });
-}
-
-// ---- the settings fields of a plugin ----------------------------------------
-
-/**
- * Inputs for a plugin's `settings` schema. `channel` (on edit) gives the
- * current config values and which secrets are set; on create, defaults
- * are filled in. Returns the fieldset and a function reading the values.
- */
-function settingsFields(prefix, plugin, channel) {
-  const inputs = plugin.settings.map((f) => {
-    const id = `${prefix}-setting-${f.key}`;
-    const type = f.secret ? 'password' : (INPUT_TYPES[f.type] || 'text');
-    const current = channel ? channel.config[f.key] : f.default;
-    const isSet = channel && f.secret && channel.secrets_set.includes(f.key);
-    const input = h('input', {
-      id,
-      name: f.key,
-      type,
-      dataset: { key: f.key },
-      // A required secret already set may stay blank on edit (kept).
-      required: f.required && type !== 'checkbox' && !isSet,
-      autocomplete: f.secret ? 'new-password' : 'off',
-      'aria-describedby': f.secret && channel ? `${id}-state` : null,
-    });
-    if (type === 'number') input.step = '1';
-    if (type === 'checkbox') input.checked = (current ?? '') === 'true';
-    else if (!f.secret || !channel) input.value = current ?? '';
-    const label = h('label', { for: id }, f.label,
-      f.required ? h('span', { class: 'required', 'aria-hidden': 'true', text: ' *' }) : null,
-      f.required ? h('span', { class: 'visually-hidden', text: ` (${t('channels.required')})` }) : null);
-    const state = f.secret && channel
-      ? h('span', { class: `hint secret-state ${isSet ? 'secret-set' : 'secret-unset'}`, id: `${id}-state`, text: isSet ? t('channels.secret_set_keep') : t('channels.secret_unset') })
-      : null;
-    // A stored secret that is not required may be removed.
-    const clear = isSet && !f.required ? h('input', { type: 'checkbox', id: `${id}-clear` }) : null;
-    const clearRow = clear ? h('span', { class: 'secret-clear' }, clear, h('label', { for: `${id}-clear`, text: t('channels.secret_clear', { label: f.label }) })) : null;
-    return { f, input, clear, row: h('div', { class: type === 'checkbox' ? 'field field-check' : 'field' }, label, input, state, clearRow) };
-  });
-  const fieldset = h('fieldset', { class: 'plugin-settings', id: `${prefix}-settings` },
-    h('legend', { text: t('channels.settings_of', { plugin: plugin.name }) }),
-    inputs.length ? inputs.map((i) => i.row) : h('p', { class: 'hint', text: t('channels.no_settings') }),
-    inputs.some((i) => i.f.required) ? h('p', { class: 'hint', text: t('channels.required_hint') }) : null);
-  const read = () => {
-    const config = {};
-    const secrets = {};
-    const missing = [];
-    for (const { f, input, clear } of inputs) {
-      const value = input.type === 'checkbox' ? String(input.checked) : input.value.trim();
-      if (f.secret) {
-        // Blank keeps the stored secret (on create: none is set); an
-        // empty value removes it.
-        if (value) secrets[f.key] = value;
-        else if (clear && clear.checked) secrets[f.key] = '';
-        else if (f.required && !(channel && channel.secrets_set.includes(f.key))) missing.push(f.label);
-      } else {
-        if (!value && f.required) missing.push(f.label);
-        if (value || channel) config[f.key] = value;
-      }
-    }
-    return { config, secrets, missing };
-  };
-  return { fieldset, read };
 }
 
 /** The default flow picker: none (the queue) or a configured flow. */

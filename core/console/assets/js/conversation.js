@@ -9,6 +9,7 @@ import { api, query, attachmentUrl } from './api.js';
 import { state, agentName, fail, toast, navigate, isSupervisor } from './state.js';
 import { loadInbox, windowText } from './inbox.js';
 import { EMOJI } from './emoji.js';
+import { drawShopPanel } from './shop_panel.js';
 
 const PAGE = 100;
 
@@ -157,10 +158,29 @@ function draw() {
   thread.scrollTop = thread.scrollHeight;
 }
 
-/** The contact's details and their other conversations on this channel. */
+/**
+ * Puts `text` into the reply box at the cursor, on a line of its own;
+ * false when there is no reply box (read-only, or only a template).
+ */
+function insertIntoReply(text) {
+  const box = view && view.root.querySelector('#composer-text');
+  if (!box) return false;
+  const at = box.selectionStart ?? box.value.length;
+  const end = box.selectionEnd ?? at;
+  const before = box.value.slice(0, at);
+  const piece = (before && !before.endsWith('\n') ? '\n' : '') + text;
+  box.value = before + piece + box.value.slice(end);
+  box.focus();
+  box.selectionStart = box.selectionEnd = at + piece.length;
+  return true;
+}
+
+/** The contact's details, their orders and the shops' products, and
+ * their other conversations on this channel. */
 async function drawContactPanel(panel, conv) {
   const { contact } = conv;
   const past = h('ul', { class: 'past-list', id: 'contact-past' });
+  const shops = h('section', { id: 'shop-panel', class: 'shop-panel', 'aria-labelledby': 'shop-orders-title' });
   replace(panel,
     h('h2', { id: 'contact-title', text: t('contact.title') }),
     h('dl', {},
@@ -168,8 +188,10 @@ async function drawContactPanel(panel, conv) {
       contact.phone ? [h('dt', { text: t('conv.phone') }), h('dd', { text: contact.phone })] : null,
       h('dt', { text: t('conv.contact_id') }), h('dd', { text: contact.external_id }),
       h('dt', { text: t('contact.channel') }), h('dd', { text: channelName(conv) })),
+    shops,
     h('h3', { text: t('contact.past') }),
     past);
+  drawShopPanel(shops, conv, insertIntoReply);
   let page;
   try {
     page = await api('GET', `/api/v1/conversations${query({ contact: contact.external_id, channel: conv.channel_id, limit: 20 })}`);
