@@ -35,6 +35,11 @@ struct Options {
     contacts: usize,
     connections: usize,
     idle: usize,
+    /// Another omnigate binary (say, the code before a change) measured in
+    /// the same rounds, right after this one, through the API channel.
+    compare: Option<std::path::PathBuf>,
+    /// Skip the plugin channel's rounds.
+    no_plugin: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -45,6 +50,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         contacts: 2000,
         connections: 256,
         idle: 10_000,
+        compare: None,
+        no_plugin: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -60,6 +67,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--contacts" => o.contacts = value("--contacts")?.max(1),
             "--connections" => o.connections = value("--connections")?.max(1),
             "--idle" => o.idle = value("--idle")?,
+            "--compare" => {
+                o.compare = Some(
+                    it.next()
+                        .ok_or("--compare needs the path of an omnigate binary")?
+                        .into(),
+                );
+            }
+            "--no-plugin" => o.no_plugin = true,
             other => return Err(format!("unknown option `{other}` for `bench ingest`")),
         }
     }
@@ -114,7 +129,9 @@ fn field(line: &str, name: &str) -> f64 {
 pub fn run(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
     build(&["ingest_load", "bare_https_hello"])?;
-    crate::plugins::build()?;
+    if !o.no_plugin {
+        crate::plugins::build()?;
+    }
     let release = root().join("target/release");
     let omnigate = release.join("omnigate");
     let tool = release.join("examples/ingest_load");
@@ -138,9 +155,11 @@ fn measure(
     // first start (which also compiles it into the cache).
     let dropins = data.join("dropins");
     std::fs::create_dir_all(&dropins).map_err(|e| e.to_string())?;
-    let plugin = crate::plugins::dir().join("target/wasm32-wasip2/release/well_behaved.wasm");
-    std::fs::copy(&plugin, dropins.join("well_behaved.wasm"))
-        .map_err(|e| format!("{}: {e}", plugin.display()))?;
+    if !o.no_plugin {
+        let plugin = crate::plugins::dir().join("target/wasm32-wasip2/release/well_behaved.wasm");
+        std::fs::copy(&plugin, dropins.join("well_behaved.wasm"))
+            .map_err(|e| format!("{}: {e}", plugin.display()))?;
+    }
     // First start makes the certificate.
     let (server, _) = start_omnigate(omnigate, data, false)?;
     stop(server)?;
@@ -170,6 +189,7 @@ fn measure(
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut rates = vec![];
     let mut through_plugin = vec![];
+    let mut compared = vec![];
     for round in 1..=o.runs {
         eprintln!("xtask: ingest round {round}/{}", o.runs);
         let (mut hello, addr) = start_baseline(baseline, &cert, &key, false)?;
@@ -199,13 +219,23 @@ fn measure(
         p99.push(field(&line, "p99_ms"));
         stop(server)?;
 
-        let (server, _) = start_omnigate(omnigate, data, false)?;
-        let mut args = common(format!("https://{}", server.addr));
-        args.extend(["--plugin".into(), "well-behaved".into()]);
-        let line = load(tool, &args)?;
-        eprintln!("xtask: plugin channel: {line}");
-        through_plugin.push(field(&line, "per_sec"));
-        stop(server)?;
+        if let Some(other) = &o.compare {
+            let (server, _) = start_omnigate(other, data, false)?;
+            let line = load(tool, &common(format!("https://{}", server.addr)))?;
+            eprintln!("xtask: compared binary: {line}");
+            compared.push(field(&line, "per_sec"));
+            stop(server)?;
+        }
+
+        if !o.no_plugin {
+            let (server, _) = start_omnigate(omnigate, data, false)?;
+            let mut args = common(format!("https://{}", server.addr));
+            args.extend(["--plugin".into(), "well-behaved".into()]);
+            let line = load(tool, &args)?;
+            eprintln!("xtask: plugin channel: {line}");
+            through_plugin.push(field(&line, "per_sec"));
+            stop(server)?;
+        }
     }
 
     // Idle consoles.
@@ -253,6 +283,42 @@ fn measure(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(other) = &o.compare {
+        let compared_ratios: Vec<f64> = compared
+            .iter()
+            .zip(&bare)
+            .map(|(c, b)| 100.0 * c / b)
+            .collect();
+        let gains: Vec<f64> = ours
+            .iter()
+            .zip(&compared)
+            .map(|(a, c)| 100.0 * a / c)
+            .collect();
+        println!(
+            "| compared binary ({}), msg/s | {:.0} | {} |",
+            other.display(),
+            median(&compared),
+            list(&compared)
+        );
+        println!(
+            "| compared binary / bare, median of per-round ratios | {:.0}% | {} |",
+            median(&compared_ratios),
+            compared_ratios
+                .iter()
+                .map(|r| format!("{r:.0}%"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
+            "| omnigate / compared binary, median of per-round ratios | {:.0}% | {} |",
+            median(&gains),
+            gains
+                .iter()
+                .map(|r| format!("{r:.0}%"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let plugin_ratios: Vec<f64> = through_plugin
         .iter()
         .zip(&ours)

@@ -11,7 +11,7 @@
 //! Events are published only after what they describe is durable, so a
 //! console never shows something a crash could take back.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use omnigate_domain::{Role, UserId};
@@ -58,11 +58,21 @@ pub(crate) struct Pending {
     events: Vec<(Audience, &'static str, Value)>,
     /// Some event describes a change that is not on disk yet.
     needs_flush: bool,
+    /// Where the waiting snapshot event ([`Pending::SNAPSHOT`]) is, if any.
+    snapshot: Option<usize>,
 }
 
 impl Pending {
+    /// The event that carries a whole state (the queue's length and
+    /// oldest entry) rather than a change, and goes to every console: of
+    /// several waiting, only the newest is published. Each new conversation
+    /// moves the queue, and with a thousand consoles every `queue` event is
+    /// a thousand frames; a console needs only the latest.
+    pub(crate) const SNAPSHOT: &'static str = "queue";
+
     /// Queues an event; `needs_flush` when its change still has to reach
-    /// the disk before anyone may see it.
+    /// the disk before anyone may see it. A snapshot replaces the one still
+    /// waiting (and moves to the end, after the changes it reflects).
     pub(crate) fn push(
         &mut self,
         audience: Audience,
@@ -70,6 +80,12 @@ impl Pending {
         data: Value,
         needs_flush: bool,
     ) {
+        if kind == Self::SNAPSHOT && audience == Audience::Everyone {
+            if let Some(older) = self.snapshot.take() {
+                self.events.remove(older);
+            }
+            self.snapshot = Some(self.events.len());
+        }
         self.events.push((audience, kind, data));
         self.needs_flush |= needs_flush;
     }
@@ -77,6 +93,7 @@ impl Pending {
     /// The queued events, in order, and whether a flush must precede them.
     pub(crate) fn take(&mut self) -> (Vec<(Audience, &'static str, Value)>, bool) {
         let needs_flush = std::mem::take(&mut self.needs_flush);
+        self.snapshot = None;
         (std::mem::take(&mut self.events), needs_flush)
     }
 }
@@ -310,7 +327,11 @@ impl LiveBus {
             .subscribers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        // Each console woken once per batch. A set, not a scan of the list:
+        // an event for everyone touches every console, and a scan made that
+        // quadratic in the number of consoles.
         let mut touched: Vec<&Arc<Subscriber>> = Vec::new();
+        let mut touched_keys: HashSet<u64> = HashSet::new();
         for (audience, kind, data) in batch {
             let id = ring.next_id;
             ring.next_id += 1;
@@ -337,7 +358,7 @@ impl LiveBus {
                         mailbox.events.push_back(Arc::clone(&event));
                     }
                     drop(mailbox);
-                    if !touched.iter().any(|t| Arc::ptr_eq(t, subscriber)) {
+                    if touched_keys.insert(*key) {
                         touched.push(subscriber);
                     }
                 }
@@ -451,6 +472,43 @@ mod tests {
         assert!(matches!(slow.next().await, Delivery::Resync));
         bus.publish(batch(1, &Audience::Everyone));
         assert_eq!(ids(slow.next().await).len(), 1);
+    }
+
+    #[test]
+    fn only_the_newest_waiting_queue_snapshot_is_published() {
+        let mut pending = Pending::default();
+        pending.push(Audience::Everyone, "queue", json!(1), false);
+        pending.push(
+            Audience::Users(vec![UserId(1)]),
+            "message",
+            json!("a"),
+            false,
+        );
+        pending.push(Audience::Everyone, "queue", json!(2), true);
+        pending.push(
+            Audience::Users(vec![UserId(1)]),
+            "message",
+            json!("b"),
+            false,
+        );
+        pending.push(Audience::Everyone, "queue", json!(3), false);
+        let (events, needs_flush) = pending.take();
+        let seen: Vec<(&str, Value)> = events.iter().map(|(_, k, d)| (*k, d.clone())).collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("message", json!("a")),
+                ("message", json!("b")),
+                ("queue", json!(3)),
+            ]
+        );
+        // A dropped snapshot's change still needs its flush first.
+        assert!(needs_flush);
+        // After a take, the next snapshot starts afresh.
+        pending.push(Audience::Everyone, "queue", json!(4), false);
+        pending.push(Audience::Staff, "other", json!(5), false);
+        let (events, _) = pending.take();
+        assert_eq!(events.len(), 2);
     }
 
     #[test]

@@ -470,7 +470,25 @@ async fn main() {
             }))
             .await;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // The warm-up's live events (each new conversation also moves the
+        // queue, an event for every console: conversations x agents frames)
+        // must have reached the consoles, or their tail is measured as part
+        // of the load: wait until no frame arrives for a second (at most a
+        // minute).
+        let settle = Instant::now();
+        let mut last = seen.frames.load(Ordering::Relaxed);
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = seen.frames.load(Ordering::Relaxed);
+            if now == last || settle.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            last = now;
+        }
+        eprintln!(
+            "ingest_load: warm-up settled after {:.1} s ({last} frames)",
+            settle.elapsed().as_secs_f64()
+        );
         seen.latencies_us.lock().unwrap().clear();
         let before_frames = seen.frames.load(Ordering::Relaxed);
         let result = load(&o, &http, &path, &token, run, start).await;

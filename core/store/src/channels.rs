@@ -103,8 +103,9 @@ impl Store {
         Ok(cached.map(|channel| (*channel).clone()))
     }
 
-    /// The channel whose inbound token hashes to `hash`.
-    pub fn channel_by_token(&self, hash: &[u8; 32]) -> Result<Option<ChannelRecord>, StoreError> {
+    /// The id of the channel whose inbound token hashes to `hash` (cached;
+    /// no record is copied).
+    pub fn channel_id_by_token(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
         let id = self.channel_token_cache.get_or_load(hash, || {
             self.trees
                 .channel_tokens
@@ -112,8 +113,13 @@ impl Store {
                 .map(|id| record::key_id(&id))
                 .transpose()
         })?;
-        match id {
-            Some(id) => self.channel(*id),
+        Ok(id.map(|id| *id))
+    }
+
+    /// The channel whose inbound token hashes to `hash`.
+    pub fn channel_by_token(&self, hash: &[u8; 32]) -> Result<Option<ChannelRecord>, StoreError> {
+        match self.channel_id_by_token(hash)? {
+            Some(id) => self.channel(id),
             None => Ok(None),
         }
     }

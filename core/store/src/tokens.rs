@@ -99,6 +99,12 @@ impl Store {
             .transpose()
     }
 
+    /// Whether token `id` still exists (not revoked): one key lookup, for
+    /// checks that run per live connection.
+    pub fn token_exists(&self, id: u64) -> Result<bool, StoreError> {
+        Ok(self.trees.tokens.contains_key(id_key(id))?)
+    }
+
     /// Every token, by id.
     pub fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         self.trees
@@ -124,5 +130,32 @@ impl Store {
                 Ok(token)
             })?;
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use omnigate_domain::{Timestamp, UserId};
+
+    use crate::Store;
+    use crate::tokens::NewToken;
+
+    #[test]
+    fn a_token_exists_until_it_is_deleted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("opens");
+        let token = store
+            .create_token(NewToken {
+                name: "CRM sync".into(),
+                user: UserId(7),
+                created_by: UserId(1),
+                created_at: Timestamp(1_000),
+                hash: [3; 32],
+            })
+            .expect("created");
+        assert!(store.token_exists(token.id).expect("reads"));
+        assert!(!store.token_exists(token.id + 1).expect("reads"));
+        store.delete_token(token.id).expect("deleted");
+        assert!(!store.token_exists(token.id).expect("reads"));
     }
 }

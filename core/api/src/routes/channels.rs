@@ -626,19 +626,23 @@ pub(crate) async fn webhook(
     use axum::extract::FromRequest as _;
     use axum::response::IntoResponse as _;
     let (mut parts, body) = request.into_parts();
-    let Some(channel) = plugin_channel_of(&mut parts, &state).await? else {
-        let authenticated = AuthenticatedChannel::from_request_parts(&mut parts, &state).await?;
-        let request = axum::extract::Request::from_parts(parts, body);
-        let json = Json::<InboundBody>::from_request(request, &state)
-            .await
-            .map_err(axum::response::IntoResponse::into_response);
-        let json = match json {
-            Ok(json) => json,
-            Err(response) => return Ok(response),
-        };
-        return Ok(inbound(State(state), authenticated, json)
-            .await
-            .into_response());
+    // One path extraction and one (cached) channel read serve both kinds.
+    let channel = match path_channel(&mut parts, &state).await? {
+        Some(channel) if channel.kind != "api" => channel,
+        api_channel => {
+            let authenticated = authenticate_api_channel(&parts, &state, api_channel)?;
+            let request = axum::extract::Request::from_parts(parts, body);
+            let json = Json::<InboundBody>::from_request(request, &state)
+                .await
+                .map_err(axum::response::IntoResponse::into_response);
+            let json = match json {
+                Ok(json) => json,
+                Err(response) => return Ok(response),
+            };
+            return Ok(inbound(State(state), authenticated, json)
+                .await
+                .into_response());
+        }
     };
     state.refuse_if_read_only()?;
     let bytes = axum::body::to_bytes(body, state.config().body_limit_bytes)
@@ -715,17 +719,53 @@ async fn plugin_channel_of(
     parts: &mut Parts,
     state: &AppState,
 ) -> Result<Option<ChannelRecord>, ApiError> {
+    Ok(path_channel(parts, state)
+        .await?
+        .filter(|channel| channel.kind != "api"))
+}
+
+/// The channel the path names, of any kind; `None` for unknown ids.
+async fn path_channel(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<ChannelRecord>, ApiError> {
     let Ok(Path(raw)) = Path::<String>::from_request_parts(parts, state).await else {
         return Ok(None);
     };
     let Ok(id) = raw.parse::<u64>() else {
         return Ok(None);
     };
-    Ok(state
+    Ok(state.inner.store.channel(id)?)
+}
+
+/// [`AuthenticatedChannel`] for the channel the path named (already read):
+/// the bearer token must be that channel's inbound token. An unknown id and
+/// a wrong token are refused alike.
+fn authenticate_api_channel(
+    parts: &Parts,
+    state: &AppState,
+    channel: Option<ChannelRecord>,
+) -> Result<AuthenticatedChannel, ApiError> {
+    let refused = || {
+        ApiError::unauthenticated(
+            "send this channel's inbound token as `Authorization: Bearer <token>`",
+        )
+    };
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(refused)?;
+    let owner = state
         .inner
         .store
-        .channel(id)?
-        .filter(|channel| channel.kind != "api"))
+        .channel_id_by_token(&secret::sha256(token))?;
+    match channel {
+        Some(channel) if owner == Some(channel.id) => Ok(AuthenticatedChannel(channel)),
+        _ => Err(refused()),
+    }
 }
 
 /// The request as a channel plugin sees it: method, decoded query, headers

@@ -189,9 +189,9 @@ fn still_valid(state: &AppState, principal: &Principal) -> bool {
             store.cached_session(token_hash),
             Ok(Some(s)) if state.now().0 < s.expires_at_ms
         ),
-        Credential::Token { id } => store
-            .tokens()
-            .is_ok_and(|tokens| tokens.iter().any(|t| t.id == *id)),
+        // One key lookup: listing and decoding every token here cost each
+        // of N token-authenticated sockets N decodes per heartbeat.
+        Credential::Token { id } => store.token_exists(*id).unwrap_or(false),
     };
     user_ok && credential_ok
 }
