@@ -9,6 +9,7 @@ import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
 import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
+import { settingsFields } from './plugin_settings.js';
 
 const flowPlugins = (plugins) => plugins.filter((p) => p.kind === 'flow');
 
@@ -117,42 +118,6 @@ function commonFields(prefix, ctx, flow) {
   return { rows, read };
 }
 
-/**
- * A flow plugin's settings: config values as text areas (definitions are
- * documents), secrets as write-only password fields.
- */
-function settingsFields(prefix, plugin, flow) {
-  const inputs = plugin.settings.map((f) => {
-    const id = `${prefix}-setting-${f.key}`;
-    const isSet = flow && f.secret && flow.secrets_set.includes(f.key);
-    const input = f.secret
-      ? h('input', { id, type: 'password', autocomplete: 'new-password', dataset: { key: f.key }, required: f.required && !isSet })
-      : h('textarea', { id, rows: 14, spellcheck: false, class: 'code', dataset: { key: f.key }, required: f.required });
-    if (!f.secret) input.value = (flow ? flow.config[f.key] : f.default) ?? '';
-    return {
-      f,
-      input,
-      row: h('div', { class: 'field' },
-        h('label', { for: id }, f.label, f.required ? h('span', { class: 'required', 'aria-hidden': 'true', text: ' *' }) : null),
-        input,
-        isSet ? h('span', { class: 'hint secret-state secret-set', text: t('channels.secret_set_keep') }) : null),
-    };
-  });
-  const fieldset = h('fieldset', { class: 'plugin-settings', id: `${prefix}-settings` },
-    h('legend', { text: t('channels.settings_of', { plugin: plugin.name }) }),
-    inputs.length ? inputs.map((i) => i.row) : h('p', { class: 'hint', text: t('channels.no_settings') }));
-  const read = () => {
-    const config = {};
-    const secrets = {};
-    for (const { f, input } of inputs) {
-      const value = f.secret ? input.value.trim() : input.value;
-      if (f.secret) { if (value) secrets[f.key] = value; } else config[f.key] = value;
-    }
-    return { config, secrets };
-  };
-  return { fieldset, read };
-}
-
 function drawCreate(ctx) {
   const usable = flowPlugins(ctx.plugins).filter((p) => p.loaded);
   if (!usable.length) {
@@ -167,7 +132,7 @@ function drawCreate(ctx) {
   const submit = h('button', { type: 'submit', class: 'primary', id: 'flow-create-submit', text: t('flows.create_submit') });
   let settings = null;
   const pickPlugin = () => {
-    settings = settingsFields('flow-new', usable.find((p) => p.name === plugin.value), null);
+    settings = settingsFields('flow-new', usable.find((p) => p.name === plugin.value), null, { documents: true });
     replace(settingsBox, settings.fieldset);
   };
   plugin.addEventListener('change', pickPlugin);
@@ -178,7 +143,9 @@ function drawCreate(ctx) {
       submit: async (event) => {
         event.preventDefault();
         error.textContent = '';
-        const body = { name: name.value.trim(), plugin: plugin.value, ...common.read(), ...settings.read() };
+        const { config, secrets, missing } = settings.read();
+        if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
+        const body = { name: name.value.trim(), plugin: plugin.value, ...common.read(), config, secrets };
         await whileBusy(submit, async () => {
           try {
             await api('POST', '/api/v1/flows', body);
@@ -206,7 +173,7 @@ function drawCreate(ctx) {
 function openEdit(ctx, f) {
   const plugin = ctx.plugins.find((p) => p.name === f.plugin && p.loaded);
   const common = commonFields('edit-flow', ctx, f);
-  const settings = plugin ? settingsFields('edit-flow', plugin, f) : null;
+  const settings = plugin ? settingsFields('edit-flow', plugin, f, { documents: true }) : null;
   const error = h('p', { class: 'form-error', role: 'alert', id: 'edit-flow-error' });
   const dlg = h('dialog', { id: 'flow-edit-dialog', 'aria-labelledby': 'flow-edit-title', class: 'wide-dialog' });
   const submit = h('button', { type: 'submit', class: 'primary', id: 'edit-flow-submit', text: t('admin.save') });
@@ -215,8 +182,13 @@ function openEdit(ctx, f) {
       submit: async (event) => {
         event.preventDefault();
         error.textContent = '';
-        const body = { ...common.read(), ...(settings ? settings.read() : {}) };
-        if (body.secrets && !Object.keys(body.secrets).length) delete body.secrets;
+        const body = common.read();
+        if (settings) {
+          const { config, secrets, missing } = settings.read();
+          if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
+          body.config = config;
+          if (Object.keys(secrets).length) body.secrets = secrets;
+        }
         await whileBusy(submit, async () => {
           try {
             await api('PATCH', `/api/v1/flows/${f.id}`, body);

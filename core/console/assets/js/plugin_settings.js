@@ -1,5 +1,5 @@
 // A plugin's settings as a form, shared by the admin pages whose records
-// are instances of a plugin (Admin → Channels, Admin → Shops): the
+// are instances of a plugin (Admin → Channels, Shops and Flows): the
 // manifest's config and secrets schema (`settings` in `GET
 // /api/v1/plugins`) drawn as inputs, and which secrets are set. Secrets
 // are write-only: sent, never shown back, only whether they are set.
@@ -13,24 +13,28 @@ const INPUT_TYPES = { string: 'text', url: 'url', integer: 'number', boolean: 'c
  * Inputs for a plugin's `settings` schema. `current` (on edit: a channel
  * or a shop, with `config` and `secrets_set`) gives the current config
  * values and which secrets are set; on create (null), defaults are filled
- * in. Returns the fieldset and a function reading the values.
+ * in. With `documents`, text values are edited in text areas (a flow's
+ * definition is a document, not a one-line value). Returns the fieldset
+ * and a function reading the values.
  */
-export function settingsFields(prefix, plugin, current) {
+export function settingsFields(prefix, plugin, current, { documents = false } = {}) {
   const inputs = plugin.settings.map((f) => {
     const id = `${prefix}-setting-${f.key}`;
     const type = f.secret ? 'password' : (INPUT_TYPES[f.type] || 'text');
     const value = current ? current.config[f.key] : f.default;
     const isSet = current && f.secret && current.secrets_set.includes(f.key);
-    const input = h('input', {
+    const attrs = {
       id,
       name: f.key,
-      type,
       dataset: { key: f.key },
       // A required secret already set may stay blank on edit (kept).
       required: f.required && type !== 'checkbox' && !isSet,
       autocomplete: f.secret ? 'new-password' : 'off',
       'aria-describedby': f.secret && current ? `${id}-state` : null,
-    });
+    };
+    const input = documents && (type === 'text' || type === 'url')
+      ? h('textarea', { ...attrs, rows: 14, spellcheck: false, class: 'code' })
+      : h('input', { ...attrs, type });
     if (type === 'number') input.step = '1';
     if (type === 'checkbox') input.checked = (value ?? '') === 'true';
     else if (!f.secret || !current) input.value = value ?? '';

@@ -9,7 +9,7 @@ import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast, link } from './state.js';
-import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, POLL_MS } from './plugins.js';
+import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
 import { settingsFields, secretsList } from './plugin_settings.js';
 
 const commercePlugins = (plugins) => plugins.filter((p) => p.kind === 'commerce');
@@ -29,6 +29,7 @@ export function renderShops(root) {
   ctx.refresh = () => drawList(ctx);
   // Plugin health changes without a live event: re-read now and then.
   whileShown(list, POLL_MS, () => drawList(ctx, true));
+  onPluginChange(list, () => drawList(ctx, true));
   return ctx.refresh().then(() => drawCreate(ctx));
 }
 
