@@ -24,10 +24,12 @@ static ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// The `Content-Security-Policy` of the console's pages: scripts, styles
 /// and connections only from the console's own origin (no inline script or
-/// style), images and media also from `blob:`/`data:` for previews, no
+/// style), media also from `blob:` for previews, images also from `blob:`,
+/// `data:` and any https host (a shop's product pictures live on its own
+/// image host, which no fixed list can name; an image runs no code), no
 /// framing, no `<base>`, forms only to itself.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; \
+     style-src 'self'; img-src 'self' blob: data: https:; media-src 'self' blob:; \
      connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; \
      base-uri 'none'; form-action 'self'";
 

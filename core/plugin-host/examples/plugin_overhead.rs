@@ -15,6 +15,9 @@
 //! ```text
 //! cargo run --release -p omnigate-plugin-host --example plugin_overhead
 //! ```
+//!
+//! With `--profile-warm N` it only makes N signed calls on a warm instance
+//! (nothing printed), for `perf record` of the reused-instance path.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,6 +106,19 @@ fn main() {
     let cached_load = started.elapsed();
     assert!(plugin.from_cache());
 
+    if let Some(calls) = profile_warm_calls() {
+        let mut settings = Settings::default();
+        settings.secrets.insert("app_secret".into(), SECRET.into());
+        let binding = Binding::reusing(settings, 100);
+        for _ in 0..calls {
+            let answer = plugin.parse_webhook(&binding, &request);
+            assert!(
+                matches!(answer, Ok(Ok(ref e)) if e.len() == 1),
+                "{answer:?}"
+            );
+        }
+        return;
+    }
     println!("component: {} bytes", wasm.len());
     println!("load, cold compile + cache write: {cold_load:>9.2?}");
     println!("load, from the artifact cache:    {cached_load:>9.2?}");
@@ -152,6 +168,15 @@ fn main() {
                 figures.median.as_secs_f64() / native.median.as_secs_f64()
             );
         }
+    }
+}
+
+/// `--profile-warm N`: the number of warm calls to make, if asked.
+fn profile_warm_calls() -> Option<u64> {
+    let mut args = std::env::args().skip(1);
+    match (args.next().as_deref(), args.next()) {
+        (Some("--profile-warm"), Some(n)) => n.parse().ok(),
+        _ => None,
     }
 }
 

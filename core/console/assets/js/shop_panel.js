@@ -2,9 +2,9 @@
 // shop (`GET /api/v1/conversations/{id}/orders`, asked once per opened
 // conversation, with a Refresh button), an order's details in a dialog,
 // and a product search per shop (debounced) whose results can be put into
-// the reply as text. Everything the shop says is shown as text; links only
-// for https addresses; product images are not shown, because the console's
-// CSP loads images from its own origin only.
+// the reply as text. Everything the shop says is shown as text; links and
+// product pictures only for https addresses (the CSP allows https images,
+// which the shop's own image host serves; no referrer is sent to it).
 
 import { h, replace, keepFocus } from './dom.js';
 import { t, formatDateTime, formatMoney, formatNumber } from './i18n.js';
@@ -227,7 +227,21 @@ function productItem(p, insert) {
   const url = httpsUrl(p.url);
   const price = money(p.price);
   const stock = stockOf(p);
-  return h('li', { class: 'product', dataset: { product: p.id } },
+  const image = httpsUrl(p.image_url);
+  return h('li', { class: image ? 'product with-thumb' : 'product', dataset: { product: p.id } },
+    // Decorative: the title next to it names the product.
+    image ? h('img', {
+      class: 'product-thumb',
+      src: image,
+      alt: '',
+      width: 48,
+      height: 48,
+      loading: 'lazy',
+      decoding: 'async',
+      referrerPolicy: 'no-referrer',
+      // Unreachable (an air-gapped network): an empty tile, not a broken icon.
+      on: { error: (e) => e.target.classList.add('thumb-failed') },
+    }) : null,
     h('p', { class: 'product-title' },
       url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: p.title }) : p.title),
     h('p', { class: 'product-meta' },
