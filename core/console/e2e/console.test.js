@@ -4,19 +4,16 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { Server, webhookReceiver, tcpRelay, REPO, ADMIN } from './harness.js';
+import { launchChromium, openPage, signIn as signInAt, SHOTS, TIMEOUT } from './browser.js';
 // Admin → Plugins and Channels, on a server of their own.
 import './plugins.e2e.js';
 import './flows.e2e.js';
 // Admin → Shops and the contact panel's orders and products.
 import './shops.e2e.js';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = join(REPO, 'target', 'console-e2e');
-const TIMEOUT = 10000;
 // A 2×2 red PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
 
@@ -35,25 +32,15 @@ const agents = {};
 const pages = {};
 const dialogs = [];
 
-async function newPage(who) {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-US', viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.on('dialog', async (dialog) => { dialogs.push(`${who}: ${dialog.message()}`); await dialog.dismiss(); });
-  page.on('pageerror', (error) => { dialogs.push(`${who} page error: ${error.message}`); });
-  return page;
+function newPage(who) {
+  return openPage(browser, who, dialogs);
 }
 
 /** Ayla's browser reaches the server through a relay the tests can cut. */
 const baseOf = (page) => (page === pages.ayla ? relay.base : server.base);
 
-async function signIn(page, user) {
-  await page.goto(`${baseOf(page)}/`);
-  await page.waitForURL('**/login');
-  await page.fill('#login-email', user.email);
-  await page.fill('#login-password', user.password);
-  await page.click('form.login-form button[type=submit]');
-  await page.locator('#user-name').filter({ hasText: user.name }).waitFor();
+function signIn(page, user) {
+  return signInAt(page, baseOf(page), user);
 }
 
 async function shot(page, name) {
@@ -74,8 +61,6 @@ const message = (page, text) => page.locator('#thread li.msg').filter({ hasText:
 
 describe('Omni-Chat console', { concurrency: false }, () => {
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
-    mkdirSync(SHOTS, { recursive: true });
     server = await Server.start();
     hook = await webhookReceiver();
     relay = await tcpRelay(server.port);
@@ -95,14 +80,7 @@ describe('Omni-Chat console', { concurrency: false }, () => {
       plugin: 'guided-flow',
       config: { definition: JSON.stringify({ start: 'ask', steps: { ask: { say: ['Returns: which order?'], input: { variable: 'order', next: 'done' } }, done: { handoff: {} } } }) },
     });
-    // Playwright gives each launch a fresh temporary profile (it refuses
-    // --user-data-dir here) and deletes it at close.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     pages.ayla = await newPage('ayla');
     pages.berk = await newPage('berk');
   });

@@ -7,16 +7,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, copyFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium } from 'playwright-core';
-import { Server, REPO, ADMIN } from './harness.js';
+import { Server, ADMIN } from './harness.js';
+import { launchChromium, openPage, signIn, SHOTS, WASM } from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = join(REPO, 'target', 'console-e2e');
-const WASM = join(REPO, 'plugins', 'target', 'wasm32-wasip2', 'release');
-const TIMEOUT = 10000;
 
 const DEFINITION = JSON.stringify({
   start: 'menu',
@@ -57,30 +53,14 @@ describe('Admin: chatbot flows', { concurrency: false }, () => {
   };
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
     assert.ok(existsSync(join(WASM, 'guided_flow.wasm')), 'guided_flow.wasm is missing: run `cargo xtask plugins`');
-    mkdirSync(SHOTS, { recursive: true });
     dropins = mkdtempSync(join(tmpdir(), 'omnigate-e2e-flows-'));
     copyFileSync(join(WASM, 'guided_flow.wasm'), join(dropins, 'guided_flow.wasm'));
     server = await Server.start({ env: { OMNIGATE_PLUGINS__DIR: dropins } });
     server.token = await server.adminToken();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-US', viewport: { width: 1360, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('dialog', async (dialog) => { problems.push(`dialog: ${dialog.message()}`); await dialog.dismiss(); });
-    page.on('pageerror', (error) => { problems.push(`page error: ${error.message}`); });
-    await page.goto(`${server.base}/`);
-    await page.waitForURL('**/login');
-    await page.fill('#login-email', ADMIN.email);
-    await page.fill('#login-password', ADMIN.password);
-    await page.click('form.login-form button[type=submit]');
-    await page.locator('#user-name').waitFor();
+    browser = await launchChromium();
+    page = await openPage(browser, 'admin', problems, { viewport: { width: 1360, height: 900 } });
+    await signIn(page, server.base, ADMIN);
   });
 
   after(async () => {

@@ -11,13 +11,9 @@ import { mkdirSync, mkdtempSync, copyFileSync, existsSync, readFileSync, rmSync 
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium } from 'playwright-core';
-import { Server, REPO, ADMIN, binary } from './harness.js';
+import { Server, ADMIN, binary } from './harness.js';
+import { launchChromium, openPage, signIn, SHOTS, WASM } from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = join(REPO, 'target', 'console-e2e');
-const WASM = join(REPO, 'plugins', 'target', 'wasm32-wasip2', 'release');
-const TIMEOUT = 10000;
 // Installing compiles the component: slower in a debug build.
 const INSTALL_TIMEOUT = 60000;
 const SECRET = 'Sup3r-Secret-App-Value-e2e';
@@ -35,31 +31,15 @@ describe('Admin: plugins and channels', { concurrency: false }, () => {
   const channelRow = (name) => row('#channel-rows tr', name);
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
     for (const name of ['well_behaved', 'well_behaved_next', 'template_channel', 'future_interface', 'echo_flow', 'trap']) {
       assert.ok(existsSync(join(WASM, `${name}.wasm`)), `${name}.wasm is missing: run \`cargo xtask plugins\``);
     }
-    mkdirSync(SHOTS, { recursive: true });
     dropins = mkdtempSync(join(tmpdir(), 'omnigate-e2e-plugins-'));
     copyFileSync(join(WASM, 'template_channel.wasm'), join(dropins, 'template_channel.wasm'));
     server = await Server.start({ env: { OMNIGATE_PLUGINS__DIR: dropins } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-US', viewport: { width: 1360, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('dialog', async (dialog) => { problems.push(`dialog: ${dialog.message()}`); await dialog.dismiss(); });
-    page.on('pageerror', (error) => { problems.push(`page error: ${error.message}`); });
-    await page.goto(`${server.base}/`);
-    await page.waitForURL('**/login');
-    await page.fill('#login-email', ADMIN.email);
-    await page.fill('#login-password', ADMIN.password);
-    await page.click('form.login-form button[type=submit]');
-    await page.locator('#user-name').waitFor();
+    browser = await launchChromium();
+    page = await openPage(browser, 'admin', problems, { viewport: { width: 1360, height: 900 } });
+    await signIn(page, server.base, ADMIN);
   });
 
   after(async () => {

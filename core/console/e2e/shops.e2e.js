@@ -7,16 +7,12 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, copyFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium } from 'playwright-core';
-import { Server, REPO, ADMIN } from './harness.js';
+import { Server, ADMIN } from './harness.js';
+import { launchChromium, openPage, signIn as signInAt, SHOTS, WASM } from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = join(REPO, 'target', 'console-e2e');
-const WASM = join(REPO, 'plugins', 'target', 'wasm32-wasip2', 'release');
-const TIMEOUT = 10000;
 const KEY = 'echo-Key-Not-To-Be-Shown-e2e';
 const AGENT = { email: 'selin@example.com', name: 'Selin Aksoy', password: 'selin-password-123' };
 const BUYER = { id: 'cust-buyer', name: 'Ayşe Yılmaz', phone: '+905551112237' };
@@ -35,44 +31,18 @@ describe('Shops: admin page and the contact panel', { concurrency: false }, () =
 
   const shopRow = (name) => admin.locator('#shop-rows tr').filter({ hasText: name });
 
-  async function newPage(who, viewport) {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-US', viewport });
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('dialog', async (dialog) => { problems.push(`${who} dialog: ${dialog.message()}`); await dialog.dismiss(); });
-    page.on('pageerror', (error) => { problems.push(`${who} page error: ${error.message}`); });
-    // A CSP refusal shows as a console error; answered API errors (the
-    // 401 before sign-in, the failing shop's 502) are expected.
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`${who} console: ${msg.text()}`);
-    });
-    return page;
-  }
+  const newPage = (who, viewport) => openPage(browser, who, problems, { viewport, consoleErrors: true });
 
-  async function signIn(page, user) {
-    await page.goto(`${server.base}/`);
-    await page.waitForURL('**/login');
-    await page.fill('#login-email', user.email);
-    await page.fill('#login-password', user.password);
-    await page.click('form.login-form button[type=submit]');
-    await page.locator('#user-name').waitFor();
-  }
+  const signIn = (page, user) => signInAt(page, server.base, user);
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
     assert.ok(existsSync(join(WASM, 'echo_commerce.wasm')), 'echo_commerce.wasm is missing: run `cargo xtask plugins`');
-    mkdirSync(SHOTS, { recursive: true });
     dropins = mkdtempSync(join(tmpdir(), 'omnigate-e2e-shops-'));
     copyFileSync(join(WASM, 'echo_commerce.wasm'), join(dropins, 'echo_commerce.wasm'));
     server = await Server.start({ env: { OMNIGATE_PLUGINS__DIR: dropins } });
     await server.createAgent(AGENT.email, AGENT.name, AGENT.password);
     channel = await server.createChannel({ name: 'WhatsApp' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     admin = await newPage('admin', { width: 1360, height: 900 });
     agent = await newPage('agent', { width: 1440, height: 900 });
     await signIn(admin, ADMIN);

@@ -8,8 +8,8 @@ import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
-import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
-import { settingsFields, secretsList } from './plugin_settings.js';
+import { loadPlugins, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
+import { settingsFields, secretsList, enableToggle, enabledBadge, pluginHealth } from './plugin_settings.js';
 
 /** The URL a provider (or integrator) is given for this channel. */
 export function webhookUrl(channel) {
@@ -77,24 +77,7 @@ async function drawList(ctx, quiet = false) {
   const rows = channels.map((c) => {
     const plugin = c.kind === 'api' ? null : plugins.find((p) => p.name === c.kind);
     const url = webhookUrl(c);
-    const toggle = h('button', {
-      type: 'button',
-      id: `channel-toggle-${c.id}`,
-      text: c.disabled ? t('channels.enable') : t('channels.disable'),
-      'aria-label': `${c.disabled ? t('channels.enable') : t('channels.disable')}: ${c.name}`,
-      on: {
-        click: async () => {
-          // Busy, not disabled, so the focus survives the redraw.
-          if (toggle.getAttribute('aria-busy') === 'true') return;
-          toggle.setAttribute('aria-busy', 'true');
-          try {
-            await api('PATCH', `/api/v1/channels/${c.id}`, { disabled: !c.disabled });
-            toast(t('admin.saved'));
-          } catch (e) { fail(e); }
-          await ctx.refresh();
-        },
-      },
-    });
+    const toggle = enableToggle(`channel-toggle-${c.id}`, c, `/api/v1/channels/${c.id}`, ctx.refresh);
     return h('tr', { dataset: { channel: c.id } },
       h('td', { class: 'channel-name', text: c.name }),
       h('td', { class: 'channel-kind', text: c.kind === 'api' ? t('channels.kind_api') : c.kind }),
@@ -102,9 +85,9 @@ async function drawList(ctx, quiet = false) {
         h('code', { class: 'webhook-url', text: url }),
         h('button', { type: 'button', class: 'small', id: `channel-copy-${c.id}`, text: t('channels.copy'), 'aria-label': `${t('channels.copy')}: ${t('channels.webhook_url')} ${c.name}`, on: { click: () => copy(url) } })),
       h('td', { class: 'channel-state' },
-        h('span', { class: c.disabled ? 'badge badge-off' : 'badge badge-on', text: c.disabled ? t('channels.disabled') : t('channels.enabled') })),
+        enabledBadge(c)),
       h('td', { class: 'channel-plugin' },
-        c.kind === 'api' ? '—' : plugin ? pluginStateBadge(plugin) : h('span', { class: 'plugin-state state-failed', text: t('channels.plugin_missing') })),
+        c.kind === 'api' ? '—' : pluginHealth(plugin)),
       h('td', { class: 'channel-secrets' }, secretsSummary(c, plugin)),
       h('td', { class: 'row-actions' },
         h('button', { type: 'button', id: `channel-edit-${c.id}`, text: t('channels.edit'), 'aria-label': `${t('channels.edit')}: ${c.name}`, on: { click: () => openEdit(ctx, c) } }),

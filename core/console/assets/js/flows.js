@@ -8,8 +8,8 @@ import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast } from './state.js';
-import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
-import { settingsFields } from './plugin_settings.js';
+import { loadPlugins, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
+import { settingsFields, enableToggle, enabledBadge, pluginHealth } from './plugin_settings.js';
 
 const flowPlugins = (plugins) => plugins.filter((p) => p.kind === 'flow');
 
@@ -50,28 +50,12 @@ async function drawList(ctx, quiet = false) {
   const channelName = (id) => (channels.find((c) => c.id === id) || { name: `#${id}` }).name;
   const rows = flows.map((f) => {
     const plugin = plugins.find((p) => p.name === f.plugin);
-    const toggle = h('button', {
-      type: 'button',
-      id: `flow-toggle-${f.id}`,
-      text: f.disabled ? t('channels.enable') : t('channels.disable'),
-      'aria-label': `${f.disabled ? t('channels.enable') : t('channels.disable')}: ${f.name}`,
-      on: {
-        click: async () => {
-          if (toggle.getAttribute('aria-busy') === 'true') return;
-          toggle.setAttribute('aria-busy', 'true');
-          try {
-            await api('PATCH', `/api/v1/flows/${f.id}`, { disabled: !f.disabled });
-            toast(t('admin.saved'));
-          } catch (e) { fail(e); }
-          await ctx.refresh();
-        },
-      },
-    });
+    const toggle = enableToggle(`flow-toggle-${f.id}`, f, `/api/v1/flows/${f.id}`, ctx.refresh);
     return h('tr', { dataset: { flow: f.id } },
       h('td', { class: 'flow-name', text: f.name }),
-      h('td', { class: 'flow-plugin' }, `${f.plugin} `, plugin ? pluginStateBadge(plugin) : h('span', { class: 'plugin-state state-failed', text: t('channels.plugin_missing') })),
+      h('td', { class: 'flow-plugin' }, `${f.plugin} `, pluginHealth(plugin)),
       h('td', { class: 'flow-state' },
-        h('span', { class: f.disabled ? 'badge badge-off' : 'badge badge-on', text: f.disabled ? t('channels.disabled') : t('channels.enabled') })),
+        enabledBadge(f)),
       h('td', { class: 'flow-channels', text: f.default_of_channels.length ? f.default_of_channels.map(channelName).join(', ') : '—' }),
       h('td', { class: 'row-actions' },
         h('button', { type: 'button', id: `flow-edit-${f.id}`, text: t('channels.edit'), 'aria-label': `${t('channels.edit')}: ${f.name}`, on: { click: () => openEdit(ctx, f) } }),

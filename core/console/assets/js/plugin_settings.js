@@ -6,6 +6,9 @@
 
 import { h } from './dom.js';
 import { t } from './i18n.js';
+import { api } from './api.js';
+import { fail, toast } from './state.js';
+import { pluginStateBadge } from './plugins.js';
 
 const INPUT_TYPES = { string: 'text', url: 'url', integer: 'number', boolean: 'checkbox' };
 
@@ -86,4 +89,41 @@ export function secretsList(current, plugin) {
     return h('li', { class: set ? 'secret-set' : 'secret-unset', dataset: { secret: key } },
       `${label}: `, h('strong', { text: set ? t('channels.secret_set') : t('channels.secret_unset') }));
   }));
+}
+
+/** Enabled or disabled, as a badge, for `item` (a channel, shop or flow). */
+export function enabledBadge(item) {
+  return h('span', { class: item.disabled ? 'badge badge-off' : 'badge badge-on', text: item.disabled ? t('channels.disabled') : t('channels.enabled') });
+}
+
+/** The health of an instance's plugin, or that the plugin is missing. */
+export function pluginHealth(plugin) {
+  return plugin ? pluginStateBadge(plugin) : h('span', { class: 'plugin-state state-failed', text: t('channels.plugin_missing') });
+}
+
+/**
+ * The Enable / Disable button of `item` (a channel, shop or flow, with
+ * `name` and `disabled`), which PATCHes `path` and then runs `refresh`.
+ */
+export function enableToggle(id, item, path, refresh) {
+  const action = item.disabled ? t('channels.enable') : t('channels.disable');
+  const toggle = h('button', {
+    type: 'button',
+    id,
+    text: action,
+    'aria-label': `${action}: ${item.name}`,
+    on: {
+      click: async () => {
+        // Busy, not disabled, so the focus survives the redraw.
+        if (toggle.getAttribute('aria-busy') === 'true') return;
+        toggle.setAttribute('aria-busy', 'true');
+        try {
+          await api('PATCH', path, { disabled: !item.disabled });
+          toast(t('admin.saved'));
+        } catch (e) { fail(e); }
+        await refresh();
+      },
+    },
+  });
+  return toggle;
 }

@@ -9,8 +9,8 @@ import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 import { fail, toast, link } from './state.js';
-import { loadPlugins, pluginStateBadge, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
-import { settingsFields, secretsList } from './plugin_settings.js';
+import { loadPlugins, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
+import { settingsFields, secretsList, enableToggle, enabledBadge, pluginHealth } from './plugin_settings.js';
 
 const commercePlugins = (plugins) => plugins.filter((p) => p.kind === 'commerce');
 
@@ -48,31 +48,14 @@ async function drawList(ctx, quiet = false) {
   ctx.plugins = plugins;
   const rows = answer.shops.map((s) => {
     const plugin = plugins.find((p) => p.name === s.plugin);
-    const toggle = h('button', {
-      type: 'button',
-      id: `shop-toggle-${s.id}`,
-      text: s.disabled ? t('channels.enable') : t('channels.disable'),
-      'aria-label': `${s.disabled ? t('channels.enable') : t('channels.disable')}: ${s.name}`,
-      on: {
-        click: async () => {
-          // Busy, not disabled, so the focus survives the redraw.
-          if (toggle.getAttribute('aria-busy') === 'true') return;
-          toggle.setAttribute('aria-busy', 'true');
-          try {
-            await api('PATCH', `/api/v1/shops/${s.id}`, { disabled: !s.disabled });
-            toast(t('admin.saved'));
-          } catch (e) { fail(e); }
-          await ctx.refresh();
-        },
-      },
-    });
+    const toggle = enableToggle(`shop-toggle-${s.id}`, s, `/api/v1/shops/${s.id}`, ctx.refresh);
     return h('tr', { dataset: { shop: s.id } },
       h('td', { class: 'shop-name', text: s.name }),
       h('td', { class: 'shop-plugin', text: s.plugin }),
       h('td', { class: 'shop-state' },
-        h('span', { class: s.disabled ? 'badge badge-off' : 'badge badge-on', text: s.disabled ? t('channels.disabled') : t('channels.enabled') })),
+        enabledBadge(s)),
       h('td', { class: 'shop-health' },
-        plugin ? pluginStateBadge(plugin) : h('span', { class: 'plugin-state state-failed', text: t('channels.plugin_missing') })),
+        pluginHealth(plugin)),
       h('td', { class: 'shop-secrets' }, secretsList(s, plugin)),
       h('td', { class: 'row-actions' },
         h('button', { type: 'button', id: `shop-edit-${s.id}`, text: t('channels.edit'), 'aria-label': `${t('channels.edit')}: ${s.name}`, on: { click: () => openEdit(ctx, s) } }),
