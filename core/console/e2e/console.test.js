@@ -150,7 +150,14 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.keyboard.press('Enter');
     const reply = message(page, 'I am checking your order.👍');
     try { await reply.locator('.tick-sent').waitFor({ timeout: 20000 }); } catch (e) {
-      console.log('diagnostics: tick, webhook calls, messages:', await reply.locator('.tick').getAttribute('data-delivery'), hook.received.length, JSON.stringify((await server.api('GET', `/api/v1/conversations/${ids.ayse}/messages`)).messages.map((m) => [m.id, m.direction, m.delivery])));
+      await shot(page, 'failed-reply');
+      console.log('diagnostics: page:', JSON.stringify(await page.evaluate(() => ({
+        active: document.activeElement && document.activeElement.id,
+        draft: document.querySelector('#composer-text') && document.querySelector('#composer-text').value,
+        toasts: [...document.querySelectorAll('.toast')].map((n) => n.textContent),
+        thread: [...document.querySelectorAll('#thread li.msg')].map((n) => n.textContent).slice(-4),
+      }))));
+      console.log('diagnostics: tick, webhook calls, messages:', await reply.locator('.tick').getAttribute('data-delivery', { timeout: 1000 }).catch(() => 'no reply in the thread'), hook.received.length, JSON.stringify((await server.api('GET', `/api/v1/conversations/${ids.ayse}/messages`)).messages.map((m) => [m.id, m.direction, m.delivery])));
       console.log('diagnostics: server log:', server.log.filter((l) => /WARN|ERROR|deliver|webhook/i.test(l)).join('\n').slice(0, 3000));
       throw e;
     }
@@ -173,6 +180,40 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await fileMessage.locator('.failure').filter({ hasText: 'media rejected by the provider' }).waitFor();
     await fileMessage.locator('.tick-failed').waitFor();
     await shot(page, '03-conversation');
+
+    // A file dropped on the conversation, and one pasted into the reply box.
+    const images = page.locator('#thread li.msg-outbound img.media-image');
+    const giveFile = (how, name) => page.evaluate(([how, name, bytes]) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
+      const event = how === 'drop'
+        ? new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })
+        : new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+      document.querySelector(how === 'drop' ? '#thread' : '#composer-text').dispatchEvent(event);
+    }, [how, name, [...PNG]]);
+    await giveFile('drop', 'dropped.png');
+    await expectEventually(async () => (await images.count()) === 2);
+    await giveFile('paste', 'pasted.png');
+    await expectEventually(async () => (await images.count()) === 3);
+    // Dropped outside the conversation, a file does not replace the console.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['x'], 'stray.txt', { type: 'text/plain' }));
+      const drop = new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true });
+      document.querySelector('header.top').dispatchEvent(drop);
+      window.strayDropPrevented = drop.defaultPrevented;
+    });
+    assert.equal(await page.evaluate(() => window.strayDropPrevented), true);
+
+    // A private note: marked in the thread, never sent to the customer.
+    const sentBefore = hook.received.length;
+    await page.check('#composer-note');
+    await page.fill('#composer-text', 'Called the courier, parcel is in Ankara');
+    await page.keyboard.press('Enter');
+    await message(page, 'Called the courier').locator('.note-label').waitFor();
+    await page.uncheck('#composer-note');
+    await page.waitForTimeout(300);
+    assert.equal(hook.received.slice(sentBefore).filter((m) => m.content && m.content.type === 'text').length, 0);
   });
 
   it('shows a message with markup as text, never as HTML', async () => {

@@ -244,11 +244,20 @@ describe('Shops: admin page and the contact panel', { concurrency: false }, () =
     await agent.locator('#product-status').filter({ hasText: 'The search failed: the shop refused the credentials; an admin must fix them: the API key is not an echo key' }).waitFor();
     assert.equal(await product.count(), 0);
 
-    // Turkish.
-    await agent.selectOption('#pref-language', 'tr');
+    // A reply half written survives a switch to another conversation and
+    // back, and a switch to Turkish with the conversation open.
+    await agent.fill('#composer-text', 'Yarım kalan yanıt');
     await agent.click(`#conv-list li[data-id="${ids.browser}"] a`);
+    await agent.locator('#conv-title').filter({ hasText: BROWSER.name }).waitFor();
+    // (That conversation has its own draft, from the test before.)
+    assert.equal(await agent.inputValue('#composer-text'), 'typing does not ask the shops again');
     await agent.click(`#conv-list li[data-id="${ids.buyer}"] a`);
+    await agent.locator('#conv-title').filter({ hasText: BUYER.name }).waitFor();
+    assert.equal(await agent.inputValue('#composer-text'), 'Yarım kalan yanıt');
+    await agent.selectOption('#pref-language', 'tr');
     await agent.locator('#shop-orders-title').filter({ hasText: 'Siparişler' }).waitFor();
+    await agent.locator('#conv-title').filter({ hasText: BUYER.name }).waitFor();
+    assert.equal(await agent.inputValue('#composer-text'), 'Yarım kalan yanıt');
     await agent.locator('#shop-orders .order-status').first().filter({ hasText: 'Kargoda · Kargoya verildi' }).waitFor();
     await agent.locator('label[for="product-query"]').filter({ hasText: 'Echo shop içinde ürün ara' }).waitFor();
     await agent.screenshot({ path: join(SHOTS, '34-contact-shop-panel-tr.png') });

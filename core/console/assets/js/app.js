@@ -199,7 +199,10 @@ function updateTitle() {
 function show(next) {
   const main = $('main');
   if (!main) return;
-  const sameConversation = next.name === 'conversation' && route.name === 'conversation' && route.id === next.id && currentConversationId() === next.id;
+  // The same conversation, still drawn: keep it (and its composer) as is.
+  // After a redraw of the shell (a language switch) the pane is gone.
+  const sameConversation = next.name === 'conversation' && route.name === 'conversation' && route.id === next.id
+    && currentConversationId() === next.id && $('pane') !== null;
   route = next;
   for (const [name, el] of [['inbox', $('nav-inbox')], ['history', $('nav-history')], ['supervisor', $('nav-supervisor')], ['admin', $('nav-admin')]]) {
     if (el) el.setAttribute('aria-current', String(name === next.name || (name === 'inbox' && next.name === 'conversation') || (name === 'admin' && next.name.startsWith('admin-'))));

@@ -3,7 +3,7 @@
 // the composer with canned responses, emoji, attachments, notes and the
 // template form when the service window is closed.
 
-import { h, replace } from './dom.js';
+import { h, replace, keepFocus } from './dom.js';
 import { t, formatTime, formatDateTime, formatBytes, channelName } from './i18n.js';
 import { api, query, attachmentUrl } from './api.js';
 import { state, agentName, fail, toast, navigate, isSupervisor } from './state.js';
@@ -15,6 +15,9 @@ const PAGE = 100;
 
 /** The open conversation, or null. */
 let view = null;
+/** What the agent has typed and not sent, per conversation, so switching
+ * conversations (or the language) does not lose a reply half written. */
+const drafts = new Map();
 
 export function currentConversationId() { return view ? view.conv.id : null; }
 
@@ -172,6 +175,8 @@ function insertIntoReply(text) {
   box.value = before + piece + box.value.slice(end);
   box.focus();
   box.selectionStart = box.selectionEnd = at + piece.length;
+  // As if typed: the draft is remembered.
+  box.dispatchEvent(new Event('input'));
   return true;
 }
 
@@ -254,8 +259,10 @@ function redrawChrome() {
   } else {
     replace(banner);
   }
+  // A live event may redraw the composer while the agent types: the draft
+  // comes back from `drafts`, the focus and caret from keepFocus.
   const slot = root.querySelector('#composer-slot');
-  replace(slot, writable() ? composer() : null);
+  keepFocus(slot, () => replace(slot, writable() ? composer() : null));
 }
 
 /** The conversation's tags as removable chips and a box to add one. */
@@ -458,6 +465,9 @@ function composer() {
     'aria-controls': 'canned-list',
     'aria-expanded': 'false',
   });
+  const draftOf = view.conv.id;
+  text.value = drafts.get(draftOf) || '';
+  const remember = () => { if (text.value) drafts.set(draftOf, text.value); else drafts.delete(draftOf); };
   const cannedList = h('ul', { id: 'canned-list', role: 'listbox', class: 'canned-list', hidden: true, 'aria-label': t('composer.canned') });
   const emojiPanel = h('div', { id: 'emoji-panel', class: 'emoji-panel', hidden: true, role: 'group', 'aria-label': t('composer.emoji') },
     EMOJI.map(([emoji, name]) => h('button', {
@@ -471,6 +481,7 @@ function composer() {
           text.value = text.value.slice(0, at) + emoji + text.value.slice(text.selectionEnd ?? at);
           text.focus();
           text.selectionStart = text.selectionEnd = at + emoji.length;
+          remember();
           emojiPanel.hidden = true;
           emojiButton.setAttribute('aria-expanded', 'false');
         },
@@ -507,6 +518,8 @@ function composer() {
   let active = -1;
   let lookup = 0;
   const closeCanned = () => {
+    // A lookup still on its way must not open the list again.
+    lookup += 1;
     cannedList.hidden = true;
     options = [];
     active = -1;
@@ -523,6 +536,7 @@ function composer() {
     try {
       const rendered = await api('POST', `/api/v1/canned/${canned.id}/render`, { conversation_id: view.conv.id });
       text.value = rendered.text;
+      remember();
       text.focus();
     } catch (e) { fail(e); }
   };
@@ -554,9 +568,11 @@ function composer() {
     try {
       await send({ type: 'text', text: body });
       text.value = '';
+      remember();
     } catch (e) { onSendError(e); }
   };
   text.addEventListener('input', () => {
+    remember();
     const match = /^\/(\S*)$/.exec(text.value);
     if (match) showCanned(match[1]); else closeCanned();
   });
@@ -590,6 +606,18 @@ function composer() {
   enableDrop();
   return box;
 }
+
+// A file dropped anywhere but on a writable conversation must not make the
+// browser open it in place of the console (losing the agent's screen).
+const hasFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes('Files');
+window.addEventListener('dragover', (event) => {
+  if (event.defaultPrevented || !hasFiles(event)) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = 'none';
+});
+window.addEventListener('drop', (event) => {
+  if (hasFiles(event)) event.preventDefault();
+});
 
 function enableDrop() {
   const pane = view.root;

@@ -48,9 +48,14 @@ export const $ = (id) => document.getElementById(id);
 export function keepFocus(root, redraw) {
   const active = document.activeElement;
   const id = active && root.contains(active) ? active.id : '';
+  // A text box keeps its caret too (a reply being typed).
+  const caret = id && typeof active.selectionStart === 'number' ? [active.selectionStart, active.selectionEnd] : null;
   redraw();
   if (id) {
     const again = document.getElementById(id);
-    if (again && again !== document.activeElement) again.focus({ preventScroll: true });
+    if (again && again !== document.activeElement) {
+      again.focus({ preventScroll: true });
+      if (caret && typeof again.selectionStart === 'number') [again.selectionStart, again.selectionEnd] = caret;
+    }
   }
 }
