@@ -261,6 +261,11 @@ describe('Shops: admin page and the contact panel', { concurrency: false }, () =
     await agent.locator('#shop-orders .order-status').first().filter({ hasText: 'Kargoda · Kargoya verildi' }).waitFor();
     await agent.locator('label[for="product-query"]').filter({ hasText: 'Echo shop içinde ürün ara' }).waitFor();
     await agent.screenshot({ path: join(SHOTS, '34-contact-shop-panel-tr.png') });
+    // The server's error, said in Turkish (its English detail after it).
+    await agent.selectOption('#product-shop', String(ids['Broken shop']));
+    await agent.fill('#product-query', 'kupa');
+    await agent.press('#product-query', 'Enter');
+    await agent.locator('#product-status').filter({ hasText: 'Mağazaya ulaşılamadı: the shop refused the credentials' }).waitFor();
     await agent.selectOption('#pref-language', 'en');
     assert.deepEqual(problems, []);
   });

@@ -5,7 +5,7 @@
 import { h, replace, keepFocus, $ } from './dom.js';
 import { t, LANGUAGES, language, setLanguage } from './i18n.js';
 import { api, setCsrf, onSessionLost } from './api.js';
-import { state, changes, changed, isSupervisor, prefs, chime, setNavigator, navigate, link, fail, toast, secondsSince } from './state.js';
+import { state, changes, changed, isSupervisor, prefs, chime, setNavigator, navigate, link, fail, errorText, toast, secondsSince } from './state.js';
 import { Live } from './live.js';
 import { renderLogin } from './login.js';
 import { renderInbox, loadInbox, heldConversations, offeredConversations } from './inbox.js';
@@ -46,7 +46,7 @@ async function start() {
     await signedIn(me.user);
   } catch (e) {
     if (e.status === 401) showLogin();
-    else replace(root, h('p', { class: 'boot', role: 'alert', text: e.code === 'network' ? t('error.network') : e.message }));
+    else replace(root, h('p', { class: 'boot', role: 'alert', text: errorText(e) }));
   }
 }
 

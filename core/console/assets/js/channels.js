@@ -7,7 +7,7 @@
 import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
-import { fail, toast } from './state.js';
+import { fail, errorText, toast } from './state.js';
 import { loadPlugins, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
 import { settingsFields, secretsList, enableToggle, enabledBadge, pluginHealth } from './plugin_settings.js';
 
@@ -197,7 +197,7 @@ function drawCreate(ctx) {
               $('channel-created').focus();
             }
           } catch (e) {
-            error.textContent = e.code === 'network' ? t('error.network') : e.message;
+            error.textContent = errorText(e);
           }
         });
       },
@@ -252,7 +252,7 @@ function openEdit(ctx, c) {
           toast(t('admin.saved'));
           await ctx.refresh();
         } catch (e) {
-          error.textContent = e.code === 'network' ? t('error.network') : e.message;
+          error.textContent = errorText(e);
         }
       },
     },

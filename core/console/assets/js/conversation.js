@@ -6,7 +6,7 @@
 import { h, replace, keepFocus } from './dom.js';
 import { t, formatTime, formatDateTime, formatBytes, channelName } from './i18n.js';
 import { api, query, attachmentUrl } from './api.js';
-import { state, agentName, fail, toast, navigate, isSupervisor } from './state.js';
+import { state, agentName, fail, errorText, toast, navigate, isSupervisor } from './state.js';
 import { loadInbox, windowText } from './inbox.js';
 import { EMOJI } from './emoji.js';
 import { drawShopPanel } from './shop_panel.js';
@@ -31,7 +31,7 @@ export async function openConversation(root, id) {
     messages.push(...await fetchThread(id));
   } catch (e) {
     fail(e);
-    replace(root, h('p', { class: 'empty', text: e.message }));
+    replace(root, h('p', { class: 'empty', text: errorText(e) }));
     view = null;
     return;
   }
@@ -651,7 +651,7 @@ function dialog(id, title, fields, submitLabel, onSubmit) {
           await onSubmit();
           dlg.close();
         } catch (e) {
-          error.textContent = e.message;
+          error.textContent = errorText(e);
         }
       },
     },

@@ -7,7 +7,7 @@
 import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
-import { fail, toast } from './state.js';
+import { fail, errorText, toast } from './state.js';
 import { loadPlugins, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
 import { settingsFields, enableToggle, enabledBadge, pluginHealth } from './plugin_settings.js';
 
@@ -137,7 +137,7 @@ function drawCreate(ctx) {
             await ctx.refresh();
             drawCreate(ctx);
           } catch (e) {
-            error.textContent = e.code === 'network' ? t('error.network') : e.message;
+            error.textContent = errorText(e);
           }
         });
       },
@@ -180,7 +180,7 @@ function openEdit(ctx, f) {
             toast(t('admin.saved'));
             await ctx.refresh();
           } catch (e) {
-            error.textContent = e.code === 'network' ? t('error.network') : e.message;
+            error.textContent = errorText(e);
           }
         });
       },

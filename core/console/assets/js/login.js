@@ -3,6 +3,7 @@
 import { h, replace } from './dom.js';
 import { t } from './i18n.js';
 import { api, setCsrf } from './api.js';
+import { errorText } from './state.js';
 
 /** Draws the form into `root`; calls `signedIn(user)` after a login. */
 export function renderLogin(root, signedIn, notice) {
@@ -27,8 +28,7 @@ export function renderLogin(root, signedIn, notice) {
         } catch (e) {
           if (e.status === 429) error.textContent = t('login.locked', { seconds: e.retryAfter || 1 });
           else if (e.status === 401) error.textContent = t('login.invalid');
-          else if (e.code === 'network') error.textContent = t('error.network');
-          else error.textContent = e.message;
+          else error.textContent = errorText(e);
           password.focus();
         } finally {
           submit.disabled = false;

@@ -5,7 +5,7 @@
 import { h, replace, keepFocus } from './dom.js';
 import { t, formatDateTime } from './i18n.js';
 import { api } from './api.js';
-import { fail, toast, changes } from './state.js';
+import { fail, errorText, toast, changes } from './state.js';
 
 /** `GET /api/v1/plugins`: the list; when it fails, [] with a toast, or
  * null when `quiet` (a background re-read keeps what is shown). */
@@ -180,7 +180,7 @@ export function confirmDialog(id, title, text, confirmLabel, onConfirm) {
             await onConfirm();
             dlg.close();
           } catch (e) {
-            error.textContent = e.message;
+            error.textContent = errorText(e);
           }
         });
       },
@@ -253,7 +253,7 @@ function drawInstall(box, refresh) {
             result.textContent = message;
             form.reset();
           } catch (e) {
-            error.textContent = e.code === 'network' ? t('error.network') : t('plugins.refused', { message: e.message });
+            error.textContent = e.code === 'network' ? t('error.network') : t('plugins.refused', { message: errorText(e) });
           }
         });
         await refresh();

@@ -9,7 +9,7 @@
 import { h, replace, keepFocus } from './dom.js';
 import { t, formatDateTime, formatMoney, formatNumber } from './i18n.js';
 import { api, query } from './api.js';
-import { toast } from './state.js';
+import { toast, errorText } from './state.js';
 
 /** How long the list of shops is kept before it is asked again. */
 const SHOPS_TTL_MS = 60000;
@@ -37,12 +37,10 @@ function httpsUrl(url) {
   }
 }
 
-const errorText = (e) => (e.code === 'network' ? t('error.network') : e.message);
 
 /** A shop's error without the shop's name the server puts in front. */
 function shopError(name, error) {
-  const prefix = `${name}: `;
-  return error.startsWith(prefix) ? error.slice(prefix.length) : error;
+  return error.replace(`${name}: `, '');
 }
 
 const money = (m) => (m ? formatMoney(m.amount, m.currency) : null);

@@ -8,7 +8,7 @@
 import { h, replace, keepFocus, $ } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
-import { fail, toast, link } from './state.js';
+import { fail, errorText, toast, link } from './state.js';
 import { loadPlugins, confirmDialog, whileShown, whileBusy, onPluginChange, POLL_MS } from './plugins.js';
 import { settingsFields, secretsList, enableToggle, enabledBadge, pluginHealth } from './plugin_settings.js';
 
@@ -136,7 +136,7 @@ function drawCreate(ctx) {
             shown.textContent = t('shops.created', { name: shop.name });
             shown.focus();
           } catch (e) {
-            error.textContent = e.code === 'network' ? t('error.network') : e.message;
+            error.textContent = errorText(e);
           }
         });
       },
@@ -183,7 +183,7 @@ function openEdit(ctx, s) {
             toast(t('admin.saved'));
             await ctx.refresh();
           } catch (e) {
-            error.textContent = e.code === 'network' ? t('error.network') : e.message;
+            error.textContent = errorText(e);
           }
         });
       },

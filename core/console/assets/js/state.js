@@ -2,7 +2,7 @@
 // they all use (toasts, navigation, the sound, preferences).
 
 import { h, $ } from './dom.js';
-import { t } from './i18n.js';
+import { t, has, language } from './i18n.js';
 
 export const state = {
   /** The signed-in user (UserView). */
@@ -41,7 +41,24 @@ export function toast(message, kind = 'info') {
 
 /** Shows an API error as a toast. */
 export function fail(error) {
-  toast(error.code === 'network' ? t('error.network') : error.message, 'error');
+  toast(errorText(error), 'error');
+}
+
+/** Codes whose server message carries a detail worth showing (a field, a
+ * name, a limit) after the translated text. */
+const DETAILED = new Set(['not_found', 'invalid_request', 'conflict', 'wrong_state', 'payload_too_large', 'unsupported_media_type', 'shop_unavailable', 'flow_invalid', 'flow_in_use']);
+
+/**
+ * What to tell the user about a failed request. The server's messages are
+ * English and precise; in another language a known code is said in that
+ * language (with the server's detail after it where the message carries
+ * one), and an unknown code falls back to the server's words.
+ */
+export function errorText(error) {
+  if (error.code === 'network') return t('error.network');
+  const key = `error.code.${error.code}`;
+  if (language() === 'en' || !has(key)) return error.message;
+  return DETAILED.has(error.code) && error.message ? `${t(key)}: ${error.message}` : t(key);
 }
 
 /** Preferences kept in localStorage. */
