@@ -144,6 +144,11 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.locator('#canned-list [role=option]').filter({ hasText: '/thanks' }).waitFor();
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.querySelector('#composer-text').value === 'Thank you Ayşe Yılmaz, I am checking your order.');
+    // The picker closes with Escape, back on its button.
+    await page.click('#emoji-button');
+    await page.keyboard.press('Escape');
+    await page.locator('#emoji-panel').waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'emoji-button');
     await page.click('#emoji-button');
     await page.click('#emoji-panel button[aria-label="thumbs up"]');
     assert.equal(await page.inputValue('#composer-text'), 'Thank you Ayşe Yılmaz, I am checking your order.👍');
@@ -445,9 +450,12 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.click('#nav-supervisor');
     const row = page.locator(`tr[data-agent="${agents.berk.id}"]`);
     await row.waitFor();
+    await row.locator('select').focus();
     await row.locator('select').selectOption('online');
     await page.locator(`tr[data-agent="${agents.berk.id}"] select.presence-online`).waitFor();
     await pages.berk.locator('#presence-online[aria-checked="true"]').waitFor();
+    // The redraw that shows it keeps the keyboard where it was.
+    assert.equal(await page.evaluate(() => document.activeElement.id), `sup-presence-${agents.berk.id}`);
     await shot(page, '09-supervisor');
     // Admin: a user, the desk's end reasons, a shared canned response, the audit log.
     await page.click('#nav-admin');

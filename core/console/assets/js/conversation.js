@@ -474,7 +474,7 @@ function composer() {
       type: 'button',
       class: 'emoji',
       text: emoji,
-      'aria-label': name,
+      'aria-label': t(`emoji.${name}`),
       on: {
         click: () => {
           const at = text.selectionStart ?? text.value.length;
@@ -487,6 +487,13 @@ function composer() {
         },
       },
     })));
+  emojiPanel.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    event.preventDefault();
+    emojiPanel.hidden = true;
+    emojiButton.setAttribute('aria-expanded', 'false');
+    emojiButton.focus();
+  });
   const emojiButton = h('button', {
     type: 'button',
     id: 'emoji-button',

@@ -1,5 +1,6 @@
-// A small built-in emoji set for the composer's picker, with names for
-// screen readers (in both languages' spirit: the emoji itself is universal).
+// A small built-in emoji set for the composer's picker. The second item is
+// the English name, which is also the key of the name screen readers say
+// (`emoji.<name>` in i18n.js, so it is said in the user's language).
 
 export const EMOJI = [
   ['😀', 'grinning'], ['😊', 'smiling'], ['😂', 'tears of joy'], ['😉', 'winking'],
