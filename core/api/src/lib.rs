@@ -298,6 +298,10 @@ fn routes(state: &AppState) -> Router {
             get(routes::shops::contact_orders.layer(permit(ConversationsWork))),
         )
         .route(
+            "/api/v1/conversations/{id}/templates",
+            get(routes::templates::list.layer(permit(ConversationsWork))),
+        )
+        .route(
             "/api/v1/plugins",
             get(routes::plugins::list.layer(permit(PluginsManage))),
         )

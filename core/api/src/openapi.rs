@@ -108,6 +108,7 @@ use crate::routes;
         routes::shops::update,
         routes::shops::delete,
         routes::shops::contact_orders,
+        routes::templates::list,
         routes::shops::products,
         routes::shops::order,
         routes::plugins::install,

@@ -186,6 +186,8 @@ pub struct Engine {
     plugins: std::sync::OnceLock<Arc<plugins::Plugins>>,
     /// Conversations whose chatbot flow has messages to answer.
     flow_queue: flows::FlowQueue,
+    /// Channels' approved templates, fetched lately.
+    templates: plugins::templates::TemplatesCache,
 }
 
 /// Memory for the search index writer's buffer.
@@ -310,6 +312,7 @@ impl Engine {
             ingest,
             plugins: std::sync::OnceLock::new(),
             flow_queue: flows::FlowQueue::default(),
+            templates: plugins::templates::TemplatesCache::default(),
         });
         let channels: HashMap<u64, ChannelRecord> = engine
             .store

@@ -714,6 +714,10 @@ fn templates(
     waba: &str,
     query: &HashMap<String, String>,
 ) -> Response {
+    // Another business account is an object this token cannot load.
+    if waba != WABA_ID {
+        return unknown_object(waba);
+    }
     let inner = state.lock();
     let page_size = query
         .get("limit")

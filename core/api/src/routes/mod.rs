@@ -14,6 +14,7 @@ pub(crate) mod health;
 pub(crate) mod plugin_settings;
 pub(crate) mod plugins;
 pub(crate) mod shops;
+pub(crate) mod templates;
 pub(crate) mod tokens;
 pub(crate) mod users;
 

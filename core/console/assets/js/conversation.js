@@ -135,7 +135,7 @@ export function upsertMessage(message) {
 }
 
 export function focusReply() {
-  const box = view && view.root.querySelector('#composer-text, #template-name');
+  const box = view && view.root.querySelector('#composer-text, #template-pick, #template-name');
   if (box) box.focus();
 }
 
@@ -418,7 +418,82 @@ async function sendFiles(files) {
   }
 }
 
+/**
+ * The composer while the service window is closed: only a template goes.
+ * A channel whose provider keeps a list (WhatsApp) offers its approved
+ * templates to pick from, with a preview and one field per parameter; the
+ * API channel (any name goes) and a list that cannot be had ask for the
+ * name instead, saying why.
+ */
 function templateForm() {
+  const banner = h('p', { class: 'banner window-closed', id: 'template-required', role: 'note', text: t('composer.template_required') });
+  const box = h('div', { class: 'template-box', id: 'template-box' }, banner,
+    h('p', { class: 'loading', id: 'template-loading', text: t('template.loading') }));
+  const id = view.conv.id;
+  api('GET', `/api/v1/conversations/${id}/templates`)
+    .then(({ listed, templates }) => {
+      if (!box.isConnected) return;
+      const hadFocus = box.contains(document.activeElement);
+      replace(box, banner, listed && templates.length ? templatePicker(templates)
+        : templateByName(listed ? t('template.none_approved') : null));
+      if (hadFocus || document.activeElement === document.body) focusReply();
+    })
+    .catch((e) => {
+      if (box.isConnected) replace(box, banner, templateByName(t('template.list_failed', { error: errorText(e) })));
+    });
+  return box;
+}
+
+/** Sends a template message; true when it went. */
+async function sendTemplate(name, language, parameters) {
+  try {
+    await send({ type: 'template', name, language, parameters });
+    return true;
+  } catch (e) {
+    fail(e);
+    return false;
+  }
+}
+
+/** The provider's approved templates to pick from. */
+function templatePicker(templates) {
+  const pick = h('select', { id: 'template-pick', required: true },
+    templates.map((tpl, i) => h('option', { value: String(i), text: `${tpl.name} · ${tpl.language}` })));
+  const preview = h('p', { class: 'template-preview', id: 'template-preview', 'aria-live': 'polite' });
+  const params = h('div', { class: 'template-params', id: 'template-param-fields' });
+  const chosen = () => templates[Number(pick.value)] || templates[0];
+  const draw = () => {
+    const tpl = chosen();
+    preview.textContent = tpl.body || '';
+    replace(params, Array.from({ length: tpl.parameter_count }, (_, n) => {
+      const fieldId = `template-param-${n + 1}`;
+      return h('div', { class: 'field' },
+        h('label', { for: fieldId, text: t('template.parameter', { n: n + 1 }) }),
+        h('input', { id: fieldId, required: true, maxLength: 1024, dataset: { param: n + 1 } }));
+    }));
+  };
+  pick.addEventListener('change', draw);
+  draw();
+  return h('form', {
+    class: 'template-form',
+    id: 'template-form',
+    on: {
+      submit: async (event) => {
+        event.preventDefault();
+        const tpl = chosen();
+        const parameters = [...params.querySelectorAll('input')].map((input) => input.value.trim());
+        if (await sendTemplate(tpl.name, tpl.language, parameters)) draw();
+      },
+    },
+  },
+  h('div', { class: 'field' }, h('label', { for: 'template-pick', text: t('template.pick') }), pick),
+  preview,
+  params,
+  h('button', { type: 'submit', class: 'primary', text: t('template.send') }));
+}
+
+/** A template by name, language and parameters (`note` says why there is no list). */
+function templateByName(note) {
   const name = h('input', { id: 'template-name', required: true, maxLength: 512 });
   const language = h('input', { id: 'template-language', required: true, maxLength: 20, value: document.documentElement.lang === 'tr' ? 'tr' : 'en' });
   const params = h('textarea', { id: 'template-params', rows: 2 });
@@ -429,14 +504,13 @@ function templateForm() {
       submit: async (event) => {
         event.preventDefault();
         const parameters = params.value.split('\n').map((s) => s.trim()).filter(Boolean);
-        try {
-          await send({ type: 'template', name: name.value.trim(), language: language.value.trim(), parameters });
+        if (await sendTemplate(name.value.trim(), language.value.trim(), parameters)) {
           name.value = ''; params.value = '';
-        } catch (e) { fail(e); }
+        }
       },
     },
   },
-  h('p', { class: 'banner window-closed', id: 'template-required', role: 'note', text: t('composer.template_required') }),
+  note ? h('p', { class: 'hint', id: 'template-note', text: note }) : null,
   h('div', { class: 'row' },
     h('label', { for: 'template-name', text: t('template.name') }), name,
     h('label', { for: 'template-language', text: t('template.language') }), language),

@@ -7,6 +7,7 @@ import { h, replace } from './dom.js';
 import { t, formatDateTime, channelName } from './i18n.js';
 import { api, query } from './api.js';
 import { state, agentName, fail, link } from './state.js';
+import { channelIcon } from './inbox.js';
 
 const STATUSES = ['ended', 'open', 'assigned', 'queued', 'transfer_pending', 'in_flow'];
 
@@ -129,7 +130,7 @@ function resultItem(c) {
         h('time', { datetime: c.last_message_at, text: formatDateTime(c.last_message_at) })),
       h('span', { class: 'preview', text: c.preview }),
       h('span', { class: 'conv-meta' },
-        h('span', { text: channelName(c) }),
+        h('span', {}, channelIcon(c.channel_kind), channelName(c)),
         c.agent_id ? h('span', { text: agentName(c.agent_id) }) : null,
         c.end ? h('span', { class: 'end-reason', text: c.end.reason }) : null,
         c.tags.length ? h('span', { text: c.tags.join(', ') }) : null)));

@@ -36,9 +36,18 @@ function waitingSecs(c) {
   return secondsSince(c.last_inbound_at);
 }
 
+/** The icon of a channel kind: the provider's initial in its colour (the
+ * channel's name is written beside it, so the icon is decoration). */
+export function channelIcon(kind = '') {
+  const [glyph, family] = kind.includes('whatsapp') ? ['W', 'whatsapp']
+    : kind.includes('telegram') ? ['T', 'telegram']
+      : kind === 'api' ? ['{}', 'api']
+        : kind.includes('web') ? ['@', 'web'] : ['◎', 'other'];
+  return h('span', { class: `channel-icon channel-${family}`, 'aria-hidden': 'true', text: glyph });
+}
+
 function channelBadge(c) {
-  return h('span', { class: 'channel', title: channelName(c) },
-    h('span', { class: 'channel-icon', 'aria-hidden': 'true', text: '◎' }), channelName(c));
+  return h('span', { class: 'channel', title: channelName(c) }, channelIcon(c.channel_kind), channelName(c));
 }
 
 function conversationItem(c, currentId) {

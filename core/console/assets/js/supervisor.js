@@ -8,6 +8,7 @@ import { t, formatDuration, channelName } from './i18n.js';
 import { api } from './api.js';
 import { fail, link, toast } from './state.js';
 import { whileShown } from './plugins.js';
+import { channelIcon } from './inbox.js';
 
 const PRESENCES = ['online', 'break', 'offline'];
 /** How often the whole desk is asked again (events redraw it sooner). */
@@ -22,7 +23,7 @@ export async function renderSupervisor(root) {
   const waited = (secs) => formatDuration(Math.round(secs + (Date.now() - fetchedAt) / 1000));
   const queueRows = desk.queue.map((c) => h('tr', { dataset: { conversation: c.id } },
     h('td', {}, link(`/conversations/${c.id}`, { id: `sup-conv-${c.id}`, text: c.contact.name || c.contact.external_id })),
-    h('td', { text: channelName(c) }),
+    h('td', {}, channelIcon(c.channel_kind), channelName(c)),
     h('td', { class: 'num waiting-cell', dataset: { secs: c.waiting_secs }, text: waited(c.waiting_secs) }),
     h('td', { class: 'preview', text: c.preview })));
   const agentRows = desk.agents.map((a) => {

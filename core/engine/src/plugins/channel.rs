@@ -76,7 +76,7 @@ pub(crate) enum SendOutcome {
 }
 
 impl Engine {
-    fn channel_plugin(
+    pub(super) fn channel_plugin(
         &self,
         channel: &ChannelRecord,
     ) -> Result<(Arc<Loaded>, Arc<Binding>), WebhookRefusal> {
@@ -490,7 +490,7 @@ fn bounded_text(text: Option<String>, max: usize) -> Option<String> {
 }
 
 /// A provider error as the agent reads it under a failed message.
-fn provider_error_text(error: &ProviderError) -> String {
+pub(super) fn provider_error_text(error: &ProviderError) -> String {
     match error {
         ProviderError::WindowClosed(m) => {
             format!("the service window is closed; send a template ({m})")
@@ -510,20 +510,20 @@ fn provider_error_text(error: &ProviderError) -> String {
     }
 }
 
-fn unavailable(channel: &ChannelRecord, error: &PluginsError) -> WebhookRefusal {
+pub(super) fn unavailable(channel: &ChannelRecord, error: &PluginsError) -> WebhookRefusal {
     WebhookRefusal::Unavailable(format!(
         "channel {} ({}): {error}",
         channel.id, channel.kind
     ))
 }
 
-fn failing(channel: &ChannelRecord, error: &PluginError) -> WebhookRefusal {
+pub(super) fn failing(channel: &ChannelRecord, error: &PluginError) -> WebhookRefusal {
     tracing::warn!(channel = channel.id, %error, "a channel plugin call failed");
     WebhookRefusal::Unavailable(format!("channel {}: {error}", channel.id))
 }
 
 /// Runs a plugin call on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, WebhookRefusal> {
     tokio::task::spawn_blocking(call)

@@ -17,6 +17,7 @@ pub mod channel;
 pub mod commerce;
 mod services;
 pub mod signing;
+pub mod templates;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1064,3 +1064,101 @@ async fn an_agents_file_goes_out_on_whatsapp_uploaded_then_sent_by_media_id() {
     assert_eq!(taken.body["statuses"], 1, "{}", taken.text);
     wait_for_delivery(server, &agent, conversation, id, "delivered").await;
 }
+
+#[tokio::test]
+async fn agents_pick_from_the_channels_approved_templates() {
+    use omnigate_fakes::whatsapp::{PHONE_NUMBER_ID, WABA_ID, WhatsAppFake, template};
+    const TOKEN: &str = "EAAG-templates-token";
+    const APP_SECRET: &str = "templates-app-secret";
+
+    let whatsapp = WhatsAppFake::start(TOKEN).expect("fake starts");
+    whatsapp.state.set_templates(vec![
+        template(
+            "siparis_kargoda",
+            "tr",
+            "UTILITY",
+            "APPROVED",
+            "Siparişiniz {{1}} kargoya verildi, takip no {{2}}.",
+        ),
+        template("kampanya", "tr", "MARKETING", "REJECTED", "Büyük indirim!"),
+        template("hello_world", "en_US", "UTILITY", "APPROVED", "Hello {{1}}"),
+        template("yeni_sablon", "tr", "UTILITY", "PENDING", "Taslak"),
+    ]);
+    let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
+    let server = &desk.server;
+    let reply = server
+        .call(
+            Method::POST,
+            "/api/v1/channels",
+            &desk.admin,
+            Some(json!({
+                "name": "WhatsApp mağaza",
+                "kind": "whatsapp-cloud",
+                "config": { "phone_number_id": PHONE_NUMBER_ID, "business_account_id": WABA_ID },
+                "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
+            })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let channel = reply.body["channel"]["id"].as_u64().unwrap();
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    let body = inbound_text("wamid.TPL-1", "905321112233", "Kargom nerede?");
+    let taken = post_webhook(server, channel, &body, &sign(APP_SECRET, &body)).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    let conversation = inbox(server, &agent).await[0];
+
+    // Only the approved ones, by name and language, with what the picker
+    // needs: the parameters to ask for and the body to preview.
+    let path = format!("/api/v1/conversations/{conversation}/templates");
+    let listed = server.call(Method::GET, &path, &agent, None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.body["listed"], true);
+    assert_eq!(
+        listed.body["templates"],
+        json!([
+            { "name": "hello_world", "language": "en_US", "category": "UTILITY", "parameter_count": 1, "body": "Hello {{1}}" },
+            { "name": "siparis_kargoda", "language": "tr", "category": "UTILITY", "parameter_count": 2,
+              "body": "Siparişiniz {{1}} kargoya verildi, takip no {{2}}." },
+        ])
+    );
+    // Asked of the provider once; the next agent's look reuses the list.
+    let again = server.call(Method::GET, &path, &agent, None).await;
+    assert_eq!(again.body, listed.body);
+    let asked = whatsapp
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/message_templates"))
+        .count();
+    assert_eq!(asked, 1);
+
+    // Another agent may not look into this conversation.
+    let (_, other) = member(&desk, "other@example.com", "agent").await;
+    let refused = server.call(Method::GET, &path, &other, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert_eq!(refused.body["error"]["code"], "forbidden");
+
+    // A reconfigured channel (a wrong business account) asks again, and a
+    // provider's refusal is a clear 502 naming the channel.
+    let patched = server
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/channels/{channel}"),
+            &desk.admin,
+            Some(json!({ "config": { "phone_number_id": PHONE_NUMBER_ID, "business_account_id": "999" } })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    let failed = server.call(Method::GET, &path, &agent, None).await;
+    assert_eq!(failed.status, StatusCode::BAD_GATEWAY, "{}", failed.text);
+    assert_eq!(failed.body["error"]["code"], "templates_unavailable");
+    assert!(
+        failed.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("WhatsApp mağaza: "),
+        "{}",
+        failed.text
+    );
+}

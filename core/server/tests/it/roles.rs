@@ -369,6 +369,12 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
             None,
             Allowed::Agent,
         ),
+        (
+            Method::GET,
+            "/api/v1/conversations/999/templates".into(),
+            None,
+            Allowed::Agent,
+        ),
         (Method::GET, "/api/v1/plugins".into(), None, Allowed::Admin),
         (Method::POST, "/api/v1/plugins".into(), None, Allowed::Admin),
         (
