@@ -46,10 +46,13 @@ pub struct ApprovedTemplate {
     pub body: Option<String>,
 }
 
+/// A list and when it was fetched.
+type Fetched = (Instant, Arc<Vec<ApprovedTemplate>>);
+
 /// The lists fetched lately, by channel binding.
 #[derive(Default)]
 pub(crate) struct TemplatesCache {
-    lists: Mutex<HashMap<usize, (Instant, Arc<Vec<ApprovedTemplate>>)>>,
+    lists: Mutex<HashMap<usize, Fetched>>,
 }
 
 impl TemplatesCache {
