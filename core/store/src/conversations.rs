@@ -481,24 +481,27 @@ const INBOUND_CACHE_CONTACTS: usize = 50_000;
 /// and external id, and each contact's open-conversation slot (the
 /// conversation a new message of theirs joins, or `None`: it starts one).
 ///
-/// Every inbound message used to read `contacts_by_external`, `contacts`
-/// and `open_by_contact` inside the batch's transaction; for a contact
-/// already seen these are three of its five reads. Correctness rests on
-/// one rule: whoever writes those trees holds the [`Store`]'s
+/// Every inbound message used to read `contacts_by_external`, `contacts`,
+/// `open_by_contact` and `conversations` inside the batch's transaction;
+/// for a contact already seen these are four of its five reads (the fifth,
+/// the provider id, is what makes redelivery idempotent). Correctness
+/// rests on one rule: whoever writes those trees holds the [`Store`]'s
 /// `inbound_cache` lock across the transaction and brings the cache in
 /// line before releasing it (`apply_inbound` records what it committed;
 /// an end, a reopen and the open-slot claims forget the contact's slot,
-/// so the next message reads it again). So an entry is always what sled
-/// holds: a message never joins a conversation an end has closed, and a
-/// contact never gets a second open conversation. Conversations
-/// themselves are not cached: their records change on many paths, and
-/// the message reads the one its slot names inside the transaction.
+/// and every other write of a conversation forgets that conversation, so
+/// the next message reads them again). So an entry is always what sled
+/// holds: a message never joins a conversation an end has closed, a
+/// contact never gets a second open conversation, and no counter or
+/// status written elsewhere is overwritten with an older copy.
 #[derive(Default)]
 pub(crate) struct InboundCache {
     /// Contacts by [`scoped_key`] of channel and external id.
     contacts: HashMap<Vec<u8>, ContactRecord>,
     /// Contact id → their open conversation, if any.
     open: HashMap<u64, Option<u64>>,
+    /// Conversations inbound messages joined, by id, as last written.
+    conversations: HashMap<u64, ConversationRecord>,
 }
 
 impl InboundCache {
@@ -506,20 +509,28 @@ impl InboundCache {
     fn learn(&mut self, learnt: InboundCache) {
         if self.contacts.len() + learnt.contacts.len() > INBOUND_CACHE_CONTACTS
             || self.open.len() + learnt.open.len() > INBOUND_CACHE_CONTACTS
+            || self.conversations.len() + learnt.conversations.len() > INBOUND_CACHE_CONTACTS
         {
             // Crude but bounded: start again rather than track recency on
             // every message.
             self.contacts.clear();
             self.open.clear();
+            self.conversations.clear();
         }
         self.contacts.extend(learnt.contacts);
         self.open.extend(learnt.open);
+        self.conversations.extend(learnt.conversations);
     }
 
     /// Forgets a contact's open slot after a write to it outside the
     /// inbound path.
     fn forget_slot(&mut self, contact_id: u64) {
         self.open.remove(&contact_id);
+    }
+
+    /// Forgets a conversation after a write to it outside the inbound path.
+    fn forget_conversation(&mut self, conversation_id: u64) {
+        self.conversations.remove(&conversation_id);
     }
 }
 
@@ -684,9 +695,8 @@ impl Store {
                             let mut contact_changed = false;
                             let remembered = learnt
                                 .contacts
-                                .get(&external_key)
-                                .or_else(|| known.contacts.get(&external_key))
-                                .cloned();
+                                .remove(&external_key)
+                                .or_else(|| known.contacts.get(&external_key).cloned());
                             let stored = match remembered {
                                 Some(contact) => Some(contact),
                                 None => match by_external.get(&external_key)? {
@@ -753,8 +763,15 @@ impl Store {
                                     .transpose()
                                     .map_err(ConflictableTransactionError::Abort)?,
                             };
-                            let (mut conversation, started) = match open_id {
-                                Some(id) => match conversations.get(id_key(id))? {
+                            let remembered = open_id.and_then(|id| {
+                                learnt
+                                    .conversations
+                                    .remove(&id)
+                                    .or_else(|| known.conversations.get(&id).cloned())
+                            });
+                            let (mut conversation, started) = match (open_id, remembered) {
+                                (Some(_), Some(conversation)) => (conversation, false),
+                                (Some(id), None) => match conversations.get(id_key(id))? {
                                     Some(bytes) => {
                                         (tx_decode::<ConversationRecord>(&bytes)?, false)
                                     }
@@ -766,7 +783,7 @@ impl Store {
                                         });
                                     }
                                 },
-                                None => {
+                                (None, _) => {
                                     open.insert(&id_key(contact.id), &id_key(fresh_conversation))?;
                                     (
                                         ConversationRecord {
@@ -817,6 +834,9 @@ impl Store {
                             by_provider.insert(provider_key, &id_key(message_id))?;
                             learnt.open.insert(contact.id, Some(conversation.id));
                             learnt.contacts.insert(external_key, contact.clone());
+                            learnt
+                                .conversations
+                                .insert(conversation.id, conversation.clone());
                             Ok(Ingested::New {
                                 message,
                                 conversation: Box::new(conversation),
@@ -848,6 +868,11 @@ impl Store {
         let content = ContentRecord::from(&outgoing.content);
         let preview = preview_of(&outgoing.content);
         let t = &self.trees;
+        // The inbound path may hold a copy: see [`InboundCache`].
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let result = (&t.conversations, &t.messages, &t.message_keys, &t.outbox).transaction(
             |(conversations, messages, keys, outbox)| {
                 let Some(bytes) = conversations.get(id_key(conversation_id))? else {
@@ -893,8 +918,9 @@ impl Store {
                 }
                 Ok((message, conversation))
             },
-        )?;
-        Ok(result)
+        );
+        cache.forget_conversation(conversation_id);
+        Ok(result?)
     }
 
     /// Records a conversation's new status (from the desk); an end also
@@ -950,6 +976,7 @@ impl Store {
                 Ok(conversation)
             })?;
         cache.forget_slot(result.contact_id);
+        cache.forget_conversation(conversation_id);
         Ok(result)
     }
 
@@ -959,6 +986,11 @@ impl Store {
         conversation_id: u64,
         change: impl Fn(&mut ConversationRecord),
     ) -> Result<ConversationRecord, StoreError> {
+        // The inbound path may hold a copy: see [`InboundCache`].
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let result = self.trees.conversations.transaction(|conversations| {
             let Some(bytes) = conversations.get(id_key(conversation_id))? else {
                 return abort(StoreError::NotFound(format!(
@@ -969,8 +1001,9 @@ impl Store {
             change(&mut conversation);
             conversations.insert(&id_key(conversation_id), tx_encode(&conversation)?)?;
             Ok(conversation)
-        })?;
-        Ok(result)
+        });
+        cache.forget_conversation(conversation_id);
+        Ok(result?)
     }
 
     /// Conversation `id`.
@@ -1349,6 +1382,46 @@ mod tests {
             (third, false)
         );
         assert_eq!(store.open_conversation_of(contact).unwrap(), Some(third));
+    }
+
+    /// Writes of a conversation outside the inbound path (a reply, a read
+    /// mark, a status) are what the next inbound message builds on, not the
+    /// copy the inbound cache held.
+    #[test]
+    fn inbound_messages_build_on_other_writes_of_their_conversation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (id, _) = new_in(&store.ingest(&inbound("a", "m1")).unwrap());
+        store
+            .append_message(
+                id,
+                &Outgoing {
+                    direction: direction::OUTBOUND,
+                    author: author::AGENT,
+                    author_user: Some(7),
+                    content: Content::Text {
+                        body: "hello".into(),
+                    },
+                    at_ms: 2,
+                    deliver: false,
+                },
+                |_| Ok(()),
+            )
+            .unwrap();
+        store
+            .update_conversation(id, |c| c.tags.push("vip".into()))
+            .unwrap();
+        store
+            .set_conversation_status(id, StatusRecord::Assigned { agent: 7 }, None)
+            .unwrap();
+        let Ingested::New { conversation, .. } = store.ingest(&inbound("a", "m2")).unwrap() else {
+            panic!("expected new");
+        };
+        assert_eq!(conversation.message_count, 3);
+        assert_eq!(conversation.unread, 1, "the reply reset it");
+        assert_eq!(conversation.tags, vec!["vip".to_owned()]);
+        assert_eq!(conversation.status, StatusRecord::Assigned { agent: 7 });
+        assert_eq!(store.conversation(id).unwrap().unwrap(), *conversation);
     }
 
     /// A contact's name learnt by one message is what the next one sees,
