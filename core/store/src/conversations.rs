@@ -472,14 +472,17 @@ impl InboundEntry {
     }
 }
 
-/// Most contacts [`InboundCache`] holds before it starts again empty: far
-/// more than write at once on a busy installation (a few MB), so a burst
-/// from known contacts reads none of them from sled.
-const INBOUND_CACHE_CONTACTS: usize = 50_000;
+/// Most contacts (and conversations) [`InboundCache`] holds before it
+/// starts again empty: more than write within minutes of each other on a
+/// busy installation, so a burst from known contacts reads none of them
+/// from sled, and at most about 13 MB (some 650 bytes per contact with its
+/// conversation).
+const INBOUND_CACHE_CONTACTS: usize = 20_000;
 
 /// What the inbound path knows without reading sled: contacts by channel
-/// and external id, and each contact's open-conversation slot (the
-/// conversation a new message of theirs joins, or `None`: it starts one).
+/// and external id, each contact's open-conversation slot (the
+/// conversation a new message of theirs joins, or `None`: it starts one),
+/// and the conversations their messages joined.
 ///
 /// Every inbound message used to read `contacts_by_external`, `contacts`,
 /// `open_by_contact` and `conversations` inside the batch's transaction;
