@@ -319,25 +319,29 @@ fn measure(
                 .join(", ")
         );
     }
-    let plugin_ratios: Vec<f64> = through_plugin
-        .iter()
-        .zip(&ours)
-        .map(|(p, a)| 100.0 * p / a)
-        .collect();
-    println!(
-        "| the same through a channel plugin (signed WhatsApp-shaped webhooks parsed in the sandbox), msg/s | {:.0} | {} |",
-        median(&through_plugin),
-        list(&through_plugin)
-    );
-    println!(
-        "| plugin channel / API channel, median of per-round ratios | {:.0}% | {} |",
-        median(&plugin_ratios),
-        plugin_ratios
+    // With --no-plugin there are no plugin rounds to report (and the
+    // median of nothing is undefined).
+    if !through_plugin.is_empty() {
+        let plugin_ratios: Vec<f64> = through_plugin
             .iter()
-            .map(|r| format!("{r:.0}%"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+            .zip(&ours)
+            .map(|(p, a)| 100.0 * p / a)
+            .collect();
+        println!(
+            "| the same through a channel plugin (signed WhatsApp-shaped webhooks parsed in the sandbox), msg/s | {:.0} | {} |",
+            median(&through_plugin),
+            list(&through_plugin)
+        );
+        println!(
+            "| plugin channel / API channel, median of per-round ratios | {:.0}% | {} |",
+            median(&plugin_ratios),
+            plugin_ratios
+                .iter()
+                .map(|r| format!("{r:.0}%"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     println!(
         "| failed requests during the load | {:.0} | {} |",
         median(&errors),

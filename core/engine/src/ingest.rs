@@ -60,33 +60,35 @@ fn run(store: &Store, receiver: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let batch: Vec<Inbound> = jobs.iter().map(|j| j.inbound.clone()).collect();
+        // Moved apart rather than cloned: the batch is all the store needs.
+        let (batch, mut replies): (Vec<Inbound>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.inbound, j.reply)).unzip();
         match store.ingest_durable(&batch) {
             Ok(outcomes) => {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // A caller that gave up (client gone) does not matter:
                     // its message is stored and a retry finds it.
-                    let _ = job.reply.send(Ok(outcome));
+                    let _ = reply.send(Ok(outcome));
                 }
             }
-            Err(error) if jobs.len() == 1 => {
-                if let Some(job) = jobs.pop() {
-                    let _ = job.reply.send(Err(error));
+            Err(error) if replies.len() == 1 => {
+                if let Some(reply) = replies.pop() {
+                    let _ = reply.send(Err(error));
                 }
             }
             Err(error) => {
                 // One bad message must not fail its neighbours: store them
                 // one by one, so each gets its own outcome.
-                tracing::warn!(%error, messages = jobs.len(), "a batch of inbound messages failed; storing them one by one");
-                for job in jobs {
+                tracing::warn!(%error, messages = replies.len(), "a batch of inbound messages failed; storing them one by one");
+                for (inbound, reply) in batch.iter().zip(replies) {
                     let outcome = store
-                        .ingest_durable(std::slice::from_ref(&job.inbound))
+                        .ingest_durable(std::slice::from_ref(inbound))
                         .and_then(|mut one| {
                             one.pop().ok_or_else(|| {
                                 StoreError::Flush("an ingested batch of one gave no result".into())
                             })
                         });
-                    let _ = job.reply.send(outcome);
+                    let _ = reply.send(outcome);
                 }
             }
         }

@@ -1102,20 +1102,25 @@ impl Engine {
     }
 
     /// Queues a live event about a change that still needs a flush.
-    fn push_live(&self, audience: Audience, kind: &'static str, data: serde_json::Value) {
+    fn push_live(&self, audience: Audience, kind: &'static str, data: impl Into<live::EventData>) {
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(audience, kind, data, true);
+            .push(audience, kind, data.into(), true);
         self.publish_wake.notify_one();
     }
 
     /// Queues a live event about a change already on disk.
-    fn push_live_durable(&self, audience: Audience, kind: &'static str, data: serde_json::Value) {
+    fn push_live_durable(
+        &self,
+        audience: Audience,
+        kind: &'static str,
+        data: impl Into<live::EventData>,
+    ) {
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(audience, kind, data, false);
+            .push(audience, kind, data.into(), false);
         self.publish_wake.notify_one();
     }
 
@@ -1752,24 +1757,65 @@ fn audience_of(conversation: &ConversationRecord, also: Vec<UserId>) -> Audience
 /// The short form of a conversation in live events; the console fetches
 /// the rest when it needs it.
 /// The `message` live event's data.
-fn message_event(conversation: &ConversationRecord, message: &MessageRecord) -> serde_json::Value {
-    json!({
-        "conversation": conversation_json(conversation),
-        "message": wire::message_to_json(message),
-    })
+///
+/// Written straight to JSON text from the records (see
+/// [`live::EventData::Text`]): it is the one event every inbound message
+/// makes.
+fn message_event(conversation: &ConversationRecord, message: &MessageRecord) -> live::EventData {
+    #[derive(serde::Serialize)]
+    struct MessageEvent<'a> {
+        conversation: ConversationJson<'a>,
+        message: wire::MessageJson<'a>,
+    }
+    let event = MessageEvent {
+        conversation: ConversationJson::new(conversation),
+        message: wire::MessageJson::new(message),
+    };
+    match serde_json::to_string(&event) {
+        Ok(text) => live::EventData::Text(text),
+        // Cannot happen (no maps, string keys only); the value form would
+        // fail alike, so the event goes out without its data.
+        Err(error) => {
+            tracing::error!(%error, "a message event could not be written");
+            live::EventData::Value(serde_json::Value::Null)
+        }
+    }
 }
 
 fn conversation_json(conversation: &ConversationRecord) -> serde_json::Value {
-    json!({
-        "id": conversation.id,
-        "channel_id": conversation.channel_id,
-        "status": status_name(&conversation.status),
-        "agent_id": conversation.agent_id,
-        "preview": conversation.preview,
-        "unread": conversation.unread,
-        "last_message_at": Timestamp(conversation.last_message_ms).to_rfc3339(),
-        "last_inbound_at": conversation.last_inbound_ms.map(|t| Timestamp(t).to_rfc3339()),
-    })
+    // Serialising these fields cannot fail (no maps, string keys only).
+    serde_json::to_value(ConversationJson::new(conversation)).unwrap_or(serde_json::Value::Null)
+}
+
+/// A conversation's short form in live events, serialisable without a
+/// value tree (see [`message_event`]).
+#[derive(serde::Serialize)]
+struct ConversationJson<'a> {
+    id: u64,
+    channel_id: u64,
+    status: &'static str,
+    agent_id: Option<u64>,
+    preview: &'a str,
+    unread: u32,
+    last_message_at: String,
+    last_inbound_at: Option<String>,
+}
+
+impl<'a> ConversationJson<'a> {
+    fn new(conversation: &'a ConversationRecord) -> ConversationJson<'a> {
+        ConversationJson {
+            id: conversation.id,
+            channel_id: conversation.channel_id,
+            status: status_name(&conversation.status),
+            agent_id: conversation.agent_id,
+            preview: &conversation.preview,
+            unread: conversation.unread,
+            last_message_at: Timestamp(conversation.last_message_ms).to_rfc3339(),
+            last_inbound_at: conversation
+                .last_inbound_ms
+                .map(|t| Timestamp(t).to_rfc3339()),
+        }
+    }
 }
 
 fn assignment_name(how: omnigate_domain::routing::Assignment) -> &'static str {

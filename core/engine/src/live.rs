@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use omnigate_domain::{Role, UserId};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Who may see an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +52,28 @@ pub struct LiveEvent {
     pub frame: String,
 }
 
+/// An event's data as it waits to be published.
+#[derive(Debug)]
+pub(crate) enum EventData {
+    /// A JSON value: most events, which are rare and vary in shape.
+    Value(Value),
+    /// JSON text written straight from typed records: the `message` event,
+    /// one per inbound message, where building a value tree (a map and a
+    /// string per field) and walking it again cost more than the rest of
+    /// the publication.
+    Text(String),
+}
+
+impl From<Value> for EventData {
+    fn from(value: Value) -> EventData {
+        EventData::Value(value)
+    }
+}
+
 /// What is waiting to be published, in order.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    events: Vec<(Audience, &'static str, Value)>,
+    events: Vec<(Audience, &'static str, EventData)>,
     /// Some event describes a change that is not on disk yet.
     needs_flush: bool,
     /// Where the waiting snapshot event ([`Pending::SNAPSHOT`]) is, if any.
@@ -77,7 +95,7 @@ impl Pending {
         &mut self,
         audience: Audience,
         kind: &'static str,
-        data: Value,
+        data: EventData,
         needs_flush: bool,
     ) {
         if kind == Self::SNAPSHOT && audience == Audience::Everyone {
@@ -91,7 +109,7 @@ impl Pending {
     }
 
     /// The queued events, in order, and whether a flush must precede them.
-    pub(crate) fn take(&mut self) -> (Vec<(Audience, &'static str, Value)>, bool) {
+    pub(crate) fn take(&mut self) -> (Vec<(Audience, &'static str, EventData)>, bool) {
         let needs_flush = std::mem::take(&mut self.needs_flush);
         self.snapshot = None;
         (std::mem::take(&mut self.events), needs_flush)
@@ -318,7 +336,7 @@ impl LiveBus {
 
     /// Appends events in order and hands each to the consoles that may see
     /// it.
-    pub(crate) fn publish(&self, batch: Vec<(Audience, &'static str, Value)>) {
+    pub(crate) fn publish(&self, batch: Vec<(Audience, &'static str, EventData)>) {
         if batch.is_empty() {
             return;
         }
@@ -335,8 +353,7 @@ impl LiveBus {
         for (audience, kind, data) in batch {
             let id = ring.next_id;
             ring.next_id += 1;
-            let frame =
-                json!({ "id": id, "stream": self.stream, "type": kind, "data": data }).to_string();
+            let frame = frame(id, &self.stream, kind, &data);
             let event = Arc::new(LiveEvent {
                 id,
                 audience,
@@ -391,6 +408,34 @@ impl Default for LiveBus {
     }
 }
 
+/// The frame clients receive: `{"id":…,"stream":…,"type":…,"data":…}`,
+/// written in one pass (the data may already be JSON text).
+fn frame(id: u64, stream: &str, kind: &str, data: &EventData) -> String {
+    let capacity = match data {
+        EventData::Text(text) => text.len() + 80,
+        EventData::Value(_) => 256,
+    };
+    let mut out = Vec::with_capacity(capacity);
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(id.to_string().as_bytes());
+    out.extend_from_slice(b",\"stream\":");
+    // Writing to a `Vec` cannot fail, and neither can serialising a string
+    // or a `Value` (its map keys are strings): the results carry nothing.
+    let _ = serde_json::to_writer(&mut out, stream);
+    out.extend_from_slice(b",\"type\":");
+    let _ = serde_json::to_writer(&mut out, kind);
+    out.extend_from_slice(b",\"data\":");
+    match data {
+        EventData::Value(value) => {
+            let _ = serde_json::to_writer(&mut out, value);
+        }
+        EventData::Text(text) => out.extend_from_slice(text.as_bytes()),
+    }
+    out.push(b'}');
+    // Every piece above is UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// A stream id that differs between process starts: the start time mixed
 /// with the process id (uniqueness, not secrecy, is what matters).
 fn rand_stream_id() -> u64 {
@@ -404,11 +449,33 @@ fn rand_stream_id() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn batch(n: usize, audience: &Audience) -> Vec<(Audience, &'static str, Value)> {
+    fn batch(n: usize, audience: &Audience) -> Vec<(Audience, &'static str, EventData)> {
         (0..n)
-            .map(|i| (audience.clone(), "test", json!(i)))
+            .map(|i| (audience.clone(), "test", json!(i).into()))
             .collect()
+    }
+
+    #[test]
+    fn frames_carry_values_and_written_text_alike() {
+        let value = frame(3, "ab", "queue", &json!({"length": 2}).into());
+        let text = frame(
+            4,
+            "ab",
+            "message",
+            &EventData::Text(r#"{"message":{"id":9}}"#.into()),
+        );
+        let value: Value = serde_json::from_str(&value).expect("valid JSON");
+        let text: Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(
+            value,
+            json!({"id": 3, "stream": "ab", "type": "queue", "data": {"length": 2}})
+        );
+        assert_eq!(
+            text,
+            json!({"id": 4, "stream": "ab", "type": "message", "data": {"message": {"id": 9}}})
+        );
     }
 
     fn ids(delivery: Delivery) -> Vec<u64> {
@@ -477,23 +544,29 @@ mod tests {
     #[test]
     fn only_the_newest_waiting_queue_snapshot_is_published() {
         let mut pending = Pending::default();
-        pending.push(Audience::Everyone, "queue", json!(1), false);
+        pending.push(Audience::Everyone, "queue", json!(1).into(), false);
         pending.push(
             Audience::Users(vec![UserId(1)]),
             "message",
-            json!("a"),
+            json!("a").into(),
             false,
         );
-        pending.push(Audience::Everyone, "queue", json!(2), true);
+        pending.push(Audience::Everyone, "queue", json!(2).into(), true);
         pending.push(
             Audience::Users(vec![UserId(1)]),
             "message",
-            json!("b"),
+            json!("b").into(),
             false,
         );
-        pending.push(Audience::Everyone, "queue", json!(3), false);
+        pending.push(Audience::Everyone, "queue", json!(3).into(), false);
         let (events, needs_flush) = pending.take();
-        let seen: Vec<(&str, Value)> = events.iter().map(|(_, k, d)| (*k, d.clone())).collect();
+        let seen: Vec<(&str, Value)> = events
+            .iter()
+            .map(|(_, k, d)| match d {
+                EventData::Value(value) => (*k, value.clone()),
+                EventData::Text(text) => (*k, Value::String(text.clone())),
+            })
+            .collect();
         assert_eq!(
             seen,
             vec![
@@ -505,8 +578,8 @@ mod tests {
         // A dropped snapshot's change still needs its flush first.
         assert!(needs_flush);
         // After a take, the next snapshot starts afresh.
-        pending.push(Audience::Everyone, "queue", json!(4), false);
-        pending.push(Audience::Staff, "other", json!(5), false);
+        pending.push(Audience::Everyone, "queue", json!(4).into(), false);
+        pending.push(Audience::Staff, "other", json!(5).into(), false);
         let (events, _) = pending.take();
         assert_eq!(events.len(), 2);
     }

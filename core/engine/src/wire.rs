@@ -12,6 +12,7 @@ use omnigate_domain::conversation::{Button, Content, DeliveryStatus, MediaKind, 
 use omnigate_domain::{Timestamp, ValidationError};
 use omnigate_store::MessageRecord;
 use omnigate_store::conversations::{author, delivery, direction};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// The API's name of a message direction code.
@@ -52,18 +53,48 @@ pub fn delivery_name(code: u8) -> Option<&'static str> {
 /// A stored message as the API and live events show it.
 #[must_use]
 pub fn message_to_json(m: &MessageRecord) -> Value {
-    json!({
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "direction": direction_name(m.direction),
-        "author": author_name(m.author),
-        "author_user_id": m.author_user,
-        "content": m.content.to_domain().map_or(Value::Null, |c| content_to_json(&c)),
-        "provider_message_id": m.provider_id,
-        "delivery": delivery_name(m.delivery),
-        "failure_reason": m.failure,
-        "at": Timestamp(m.at_ms).to_rfc3339(),
-    })
+    // Serialising these fields cannot fail (no maps, string keys only).
+    serde_json::to_value(MessageJson::new(m)).unwrap_or(Value::Null)
+}
+
+/// A stored message's JSON form as a serialisable struct: the `message`
+/// live event (one per inbound message) is written straight to text from
+/// it, without the value tree of [`message_to_json`], which is the same
+/// fields as a value.
+#[derive(Serialize)]
+pub struct MessageJson<'a> {
+    id: u64,
+    conversation_id: u64,
+    direction: &'static str,
+    author: &'static str,
+    author_user_id: Option<u64>,
+    content: Value,
+    provider_message_id: Option<&'a str>,
+    delivery: Option<&'static str>,
+    failure_reason: Option<&'a str>,
+    at: String,
+}
+
+impl<'a> MessageJson<'a> {
+    /// The JSON form of `m`.
+    #[must_use]
+    pub fn new(m: &'a MessageRecord) -> MessageJson<'a> {
+        MessageJson {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            direction: direction_name(m.direction),
+            author: author_name(m.author),
+            author_user_id: m.author_user,
+            content: m
+                .content
+                .to_domain()
+                .map_or(Value::Null, |c| content_to_json(&c)),
+            provider_message_id: m.provider_id.as_deref(),
+            delivery: delivery_name(m.delivery),
+            failure_reason: m.failure.as_deref(),
+            at: Timestamp(m.at_ms).to_rfc3339(),
+        }
+    }
 }
 
 /// Content as JSON.

@@ -11,6 +11,9 @@
 //! Every change that touches more than one record is one sled transaction,
 //! so a crash leaves either all of it or none.
 
+use std::collections::HashMap;
+use std::sync::PoisonError;
+
 use omnigate_domain::conversation::{Button, Content, MediaKind, Template};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -469,6 +472,71 @@ impl InboundEntry {
     }
 }
 
+/// Most contacts (and conversations) [`InboundCache`] holds before it
+/// starts again empty: more than write within minutes of each other on a
+/// busy installation, so a burst from known contacts reads none of them
+/// from sled, and at most about 13 MB (some 650 bytes per contact with its
+/// conversation).
+const INBOUND_CACHE_CONTACTS: usize = 20_000;
+
+/// What the inbound path knows without reading sled: contacts by channel
+/// and external id, each contact's open-conversation slot (the
+/// conversation a new message of theirs joins, or `None`: it starts one),
+/// and the conversations their messages joined.
+///
+/// Every inbound message used to read `contacts_by_external`, `contacts`,
+/// `open_by_contact` and `conversations` inside the batch's transaction;
+/// for a contact already seen these are four of its five reads (the fifth,
+/// the provider id, is what makes redelivery idempotent). Correctness
+/// rests on one rule: whoever writes those trees holds the [`Store`]'s
+/// `inbound_cache` lock across the transaction and brings the cache in
+/// line before releasing it (`apply_inbound` records what it committed;
+/// an end, a reopen and the open-slot claims forget the contact's slot,
+/// and every other write of a conversation forgets that conversation, so
+/// the next message reads them again). So an entry is always what sled
+/// holds: a message never joins a conversation an end has closed, a
+/// contact never gets a second open conversation, and no counter or
+/// status written elsewhere is overwritten with an older copy.
+#[derive(Default)]
+pub(crate) struct InboundCache {
+    /// Contacts by [`scoped_key`] of channel and external id.
+    contacts: HashMap<Vec<u8>, ContactRecord>,
+    /// Contact id → their open conversation, if any.
+    open: HashMap<u64, Option<u64>>,
+    /// Conversations inbound messages joined, by id, as last written.
+    conversations: HashMap<u64, ConversationRecord>,
+}
+
+impl InboundCache {
+    /// Takes what a committed transaction wrote or read.
+    fn learn(&mut self, learnt: InboundCache) {
+        if self.contacts.len() + learnt.contacts.len() > INBOUND_CACHE_CONTACTS
+            || self.open.len() + learnt.open.len() > INBOUND_CACHE_CONTACTS
+            || self.conversations.len() + learnt.conversations.len() > INBOUND_CACHE_CONTACTS
+        {
+            // Crude but bounded: start again rather than track recency on
+            // every message.
+            self.contacts.clear();
+            self.open.clear();
+            self.conversations.clear();
+        }
+        self.contacts.extend(learnt.contacts);
+        self.open.extend(learnt.open);
+        self.conversations.extend(learnt.conversations);
+    }
+
+    /// Forgets a contact's open slot after a write to it outside the
+    /// inbound path.
+    fn forget_slot(&mut self, contact_id: u64) {
+        self.open.remove(&contact_id);
+    }
+
+    /// Forgets a conversation after a write to it outside the inbound path.
+    fn forget_conversation(&mut self, conversation_id: u64) {
+        self.conversations.remove(&conversation_id);
+    }
+}
+
 /// An inbound message as a channel reported it.
 #[derive(Debug, Clone)]
 pub struct Inbound {
@@ -585,7 +653,14 @@ impl Store {
         batch: &[InboundEntry],
     ) -> Result<Vec<Ingested>, StoreError> {
         let t = &self.trees;
-        let outcome = (
+        // Held across the transaction and the update after it: see
+        // [`InboundCache`].
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let known: &InboundCache = &cache;
+        let (outcome, learnt) = (
             &t.contacts,
             &t.contacts_by_external,
             &t.conversations,
@@ -597,6 +672,9 @@ impl Store {
             .transaction(
                 |(contacts, by_external, conversations, open, messages, keys, by_provider)| {
                     let mut results = Vec::with_capacity(batch.len());
+                    // What this attempt wrote or read; the cache takes it
+                    // only once the transaction has committed.
+                    let mut learnt = InboundCache::default();
                     for inbound in batch {
                         let InboundEntry {
                             message_id,
@@ -618,18 +696,30 @@ impl Store {
                             }
                             let external_key = scoped_key(inbound.channel_id, &inbound.external_id);
                             let mut contact_changed = false;
-                            let mut contact = match by_external.get(&external_key)? {
-                                Some(id) => {
-                                    let Some(bytes) = contacts.get(&id)? else {
-                                        return abort(StoreError::InvalidRecord {
-                                            kind: "contact",
-                                            reason: "index points at a missing contact".into(),
-                                        });
-                                    };
-                                    tx_decode::<ContactRecord>(&bytes)?
-                                }
+                            let remembered = learnt
+                                .contacts
+                                .remove(&external_key)
+                                .or_else(|| known.contacts.get(&external_key).cloned());
+                            let stored = match remembered {
+                                Some(contact) => Some(contact),
+                                None => match by_external.get(&external_key)? {
+                                    Some(id) => {
+                                        let Some(bytes) = contacts.get(&id)? else {
+                                            return abort(StoreError::InvalidRecord {
+                                                kind: "contact",
+                                                reason: "index points at a missing contact".into(),
+                                            });
+                                        };
+                                        Some(tx_decode::<ContactRecord>(&bytes)?)
+                                    }
+                                    None => None,
+                                },
+                            };
+                            let mut contact = match stored {
+                                Some(contact) => contact,
                                 None => {
-                                    by_external.insert(external_key, &id_key(fresh_contact))?;
+                                    by_external
+                                        .insert(external_key.as_slice(), &id_key(fresh_contact))?;
                                     contact_changed = true;
                                     ContactRecord {
                                         id: fresh_contact,
@@ -663,9 +753,28 @@ impl Store {
                                 contacts.insert(&id_key(contact.id), tx_encode(&contact)?)?;
                             }
 
-                            let open_id = open.get(id_key(contact.id))?;
-                            let (mut conversation, started) = match open_id {
-                                Some(id) => match conversations.get(&id)? {
+                            let slot = learnt
+                                .open
+                                .get(&contact.id)
+                                .or_else(|| known.open.get(&contact.id))
+                                .copied();
+                            let open_id = match slot {
+                                Some(slot) => slot,
+                                None => open
+                                    .get(id_key(contact.id))?
+                                    .map(|id| key_id(&id))
+                                    .transpose()
+                                    .map_err(ConflictableTransactionError::Abort)?,
+                            };
+                            let remembered = open_id.and_then(|id| {
+                                learnt
+                                    .conversations
+                                    .remove(&id)
+                                    .or_else(|| known.conversations.get(&id).cloned())
+                            });
+                            let (mut conversation, started) = match (open_id, remembered) {
+                                (Some(_), Some(conversation)) => (conversation, false),
+                                (Some(id), None) => match conversations.get(id_key(id))? {
                                     Some(bytes) => {
                                         (tx_decode::<ConversationRecord>(&bytes)?, false)
                                     }
@@ -677,7 +786,7 @@ impl Store {
                                         });
                                     }
                                 },
-                                None => {
+                                (None, _) => {
                                     open.insert(&id_key(contact.id), &id_key(fresh_conversation))?;
                                     (
                                         ConversationRecord {
@@ -726,6 +835,11 @@ impl Store {
                             )?;
                             keys.insert(&id_key(message_id), &id_key(conversation.id))?;
                             by_provider.insert(provider_key, &id_key(message_id))?;
+                            learnt.open.insert(contact.id, Some(conversation.id));
+                            learnt.contacts.insert(external_key, contact.clone());
+                            learnt
+                                .conversations
+                                .insert(conversation.id, conversation.clone());
                             Ok(Ingested::New {
                                 message,
                                 conversation: Box::new(conversation),
@@ -735,9 +849,10 @@ impl Store {
                         })()?;
                         results.push(one);
                     }
-                    Ok(results)
+                    Ok((results, learnt))
                 },
             )?;
+        cache.learn(learnt);
         Ok(outcome)
     }
 
@@ -756,6 +871,11 @@ impl Store {
         let content = ContentRecord::from(&outgoing.content);
         let preview = preview_of(&outgoing.content);
         let t = &self.trees;
+        // The inbound path may hold a copy: see [`InboundCache`].
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let result = (&t.conversations, &t.messages, &t.message_keys, &t.outbox).transaction(
             |(conversations, messages, keys, outbox)| {
                 let Some(bytes) = conversations.get(id_key(conversation_id))? else {
@@ -801,8 +921,9 @@ impl Store {
                 }
                 Ok((message, conversation))
             },
-        )?;
-        Ok(result)
+        );
+        cache.forget_conversation(conversation_id);
+        Ok(result?)
     }
 
     /// Records a conversation's new status (from the desk); an end also
@@ -814,6 +935,11 @@ impl Store {
         ended_by: Option<u64>,
     ) -> Result<ConversationRecord, StoreError> {
         let t = &self.trees;
+        // The open slot may change: see [`InboundCache`].
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let result =
             (&t.conversations, &t.open_by_contact).transaction(|(conversations, open)| {
                 let Some(bytes) = conversations.get(id_key(conversation_id))? else {
@@ -852,6 +978,8 @@ impl Store {
                 conversations.insert(&id_key(conversation_id), tx_encode(&conversation)?)?;
                 Ok(conversation)
             })?;
+        cache.forget_slot(result.contact_id);
+        cache.forget_conversation(conversation_id);
         Ok(result)
     }
 
@@ -861,6 +989,11 @@ impl Store {
         conversation_id: u64,
         change: impl Fn(&mut ConversationRecord),
     ) -> Result<ConversationRecord, StoreError> {
+        // The inbound path may hold a copy: see [`InboundCache`].
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let result = self.trees.conversations.transaction(|conversations| {
             let Some(bytes) = conversations.get(id_key(conversation_id))? else {
                 return abort(StoreError::NotFound(format!(
@@ -871,8 +1004,9 @@ impl Store {
             change(&mut conversation);
             conversations.insert(&id_key(conversation_id), tx_encode(&conversation)?)?;
             Ok(conversation)
-        })?;
-        Ok(result)
+        });
+        cache.forget_conversation(conversation_id);
+        Ok(result?)
     }
 
     /// Conversation `id`.
@@ -929,29 +1063,44 @@ impl Store {
         contact_id: u64,
         conversation: u64,
     ) -> Result<Option<u64>, StoreError> {
-        let result = self.trees.open_by_contact.transaction(|open| {
-            match open.get(id_key(contact_id))? {
-                Some(current) => {
-                    let current = key_id(&current).map_err(ConflictableTransactionError::Abort)?;
-                    Ok((current != conversation).then_some(current))
-                }
-                None => {
-                    open.insert(&id_key(contact_id), &id_key(conversation))?;
-                    Ok(None)
-                }
-            }
-        })?;
-        Ok(result)
+        // See [`InboundCache`]: the slot is forgotten under the same lock.
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let result =
+            self.trees
+                .open_by_contact
+                .transaction(|open| match open.get(id_key(contact_id))? {
+                    Some(current) => {
+                        let current =
+                            key_id(&current).map_err(ConflictableTransactionError::Abort)?;
+                        Ok((current != conversation).then_some(current))
+                    }
+                    None => {
+                        open.insert(&id_key(contact_id), &id_key(conversation))?;
+                        Ok(None)
+                    }
+                });
+        cache.forget_slot(contact_id);
+        Ok(result?)
     }
 
     /// Undoes [`Store::claim_open_slot`] if `conversation` still holds the place.
     pub fn release_open_slot(&self, contact_id: u64, conversation: u64) -> Result<(), StoreError> {
-        self.trees.open_by_contact.transaction(|open| {
+        // See [`InboundCache`]: the slot is forgotten under the same lock.
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let result = self.trees.open_by_contact.transaction(|open| {
             if open.get(id_key(contact_id))?.as_deref() == Some(&id_key(conversation)[..]) {
                 open.remove(&id_key(contact_id))?;
             }
             Ok::<_, ConflictableTransactionError<StoreError>>(())
-        })?;
+        });
+        cache.forget_slot(contact_id);
+        result?;
         Ok(())
     }
 
@@ -1163,6 +1312,145 @@ mod tests {
             at_ms: 1,
             initial_status: StatusRecord::Queued { since_ms: 1 },
         }
+    }
+
+    fn new_in(outcome: &Ingested) -> (u64, bool) {
+        match outcome {
+            Ingested::New {
+                conversation,
+                started,
+                ..
+            } => (conversation.id, *started),
+            Ingested::Duplicate { .. } => panic!("expected a new message"),
+        }
+    }
+
+    /// The inbound cache remembers each contact's open slot; ends, reopens
+    /// and slot claims from outside the inbound path must be seen by the
+    /// next message all the same.
+    #[test]
+    fn messages_follow_ends_reopens_and_claims_despite_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (first, started) = new_in(&store.ingest(&inbound("a", "m1")).unwrap());
+        assert!(started);
+        assert_eq!(
+            new_in(&store.ingest(&inbound("a", "m2")).unwrap()),
+            (first, false)
+        );
+        let contact = store.conversation(first).unwrap().unwrap().contact_id;
+
+        // Ended: the next message starts a second conversation.
+        let ended = StatusRecord::Ended {
+            reason: "resolved".into(),
+            at_ms: 2,
+        };
+        store
+            .set_conversation_status(first, ended.clone(), Some(7))
+            .unwrap();
+        let (second, started) = new_in(&store.ingest(&inbound("a", "m3")).unwrap());
+        assert!(started && second != first);
+        assert_eq!(store.open_conversation_of(contact).unwrap(), Some(second));
+
+        // The second ends and the first is reopened: messages go back to it.
+        store
+            .set_conversation_status(second, ended.clone(), Some(7))
+            .unwrap();
+        store
+            .set_conversation_status(first, StatusRecord::Assigned { agent: 7 }, None)
+            .unwrap();
+        assert_eq!(
+            new_in(&store.ingest(&inbound("a", "m4")).unwrap()),
+            (first, false)
+        );
+
+        // Ended again, then claimed by a reopen of the second.
+        store
+            .set_conversation_status(first, ended, Some(7))
+            .unwrap();
+        assert_eq!(store.claim_open_slot(contact, second).unwrap(), None);
+        assert_eq!(
+            new_in(&store.ingest(&inbound("a", "m5")).unwrap()),
+            (second, false)
+        );
+
+        // A claim taken back: the slot is free again, the next message
+        // starts a third conversation, and only one is open.
+        store.release_open_slot(contact, second).unwrap();
+        let (third, started) = new_in(&store.ingest(&inbound("a", "m6")).unwrap());
+        assert!(started && third != first && third != second);
+        assert_eq!(store.claim_open_slot(contact, second).unwrap(), Some(third));
+        assert_eq!(
+            new_in(&store.ingest(&inbound("a", "m7")).unwrap()),
+            (third, false)
+        );
+        assert_eq!(store.open_conversation_of(contact).unwrap(), Some(third));
+    }
+
+    /// Writes of a conversation outside the inbound path (a reply, a read
+    /// mark, a status) are what the next inbound message builds on, not the
+    /// copy the inbound cache held.
+    #[test]
+    fn inbound_messages_build_on_other_writes_of_their_conversation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (id, _) = new_in(&store.ingest(&inbound("a", "m1")).unwrap());
+        store
+            .append_message(
+                id,
+                &Outgoing {
+                    direction: direction::OUTBOUND,
+                    author: author::AGENT,
+                    author_user: Some(7),
+                    content: Content::Text {
+                        body: "hello".into(),
+                    },
+                    at_ms: 2,
+                    deliver: false,
+                },
+                |_| Ok(()),
+            )
+            .unwrap();
+        store
+            .update_conversation(id, |c| c.tags.push("vip".into()))
+            .unwrap();
+        store
+            .set_conversation_status(id, StatusRecord::Assigned { agent: 7 }, None)
+            .unwrap();
+        let Ingested::New { conversation, .. } = store.ingest(&inbound("a", "m2")).unwrap() else {
+            panic!("expected new");
+        };
+        assert_eq!(conversation.message_count, 3);
+        assert_eq!(conversation.unread, 1, "the reply reset it");
+        assert_eq!(conversation.tags, vec!["vip".to_owned()]);
+        assert_eq!(conversation.status, StatusRecord::Assigned { agent: 7 });
+        assert_eq!(store.conversation(id).unwrap().unwrap(), *conversation);
+    }
+
+    /// A contact's name learnt by one message is what the next one sees,
+    /// and the contact is not written again while nothing changes.
+    #[test]
+    fn contacts_come_from_the_cache_as_last_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut named = inbound("a", "m1");
+        named.contact_name = Some("Ayşe".into());
+        let first = store.ingest(&named).unwrap();
+        let unnamed = store.ingest(&inbound("a", "m2")).unwrap();
+        let (Ingested::New { contact: a, .. }, Ingested::New { contact: b, .. }) =
+            (&first, &unnamed)
+        else {
+            panic!("expected new messages");
+        };
+        assert_eq!((a.id, a.name.as_str()), (b.id, "Ayşe"));
+        let mut renamed = inbound("a", "m3");
+        renamed.contact_name = Some("Ayşe Y.".into());
+        store.ingest(&renamed).unwrap();
+        assert_eq!(store.contact(a.id).unwrap().unwrap().name, "Ayşe Y.");
+        let Ingested::New { contact, .. } = store.ingest(&inbound("a", "m4")).unwrap() else {
+            panic!("expected new");
+        };
+        assert_eq!(contact.name, "Ayşe Y.");
     }
 
     #[test]

@@ -147,6 +147,11 @@ pub struct Store {
     channel_cache: cache::ReadCache<u64, channels::ChannelRecord>,
     /// Channel ids by inbound token hash, for the webhook's authentication.
     channel_token_cache: cache::ReadCache<[u8; 32], u64>,
+    /// Contacts and their open-conversation slots as the inbound path last
+    /// wrote or read them; its lock is held across every transaction that
+    /// writes `contacts`, `contacts_by_external` or `open_by_contact` (see
+    /// [`conversations::InboundCache`]).
+    inbound_cache: Mutex<conversations::InboundCache>,
     ids: Mutex<Ids>,
     /// Inbound messages' durability (see [`journal`]); `None` only while
     /// opening and after shutdown.
@@ -256,6 +261,7 @@ impl Store {
             user_cache: cache::ReadCache::new(CACHE_CAPACITY),
             channel_cache: cache::ReadCache::new(CACHE_CAPACITY),
             channel_token_cache: cache::ReadCache::new(CACHE_CAPACITY),
+            inbound_cache: Mutex::new(conversations::InboundCache::default()),
             ids: Mutex::new(Ids {
                 next: first,
                 reserved_until: first,
