@@ -178,10 +178,7 @@ function drawCreate(ctx) {
         if (windowSecs.value) body.service_window_secs = Number(windowSecs.value);
         if (flow.select.value) body.default_flow = flow.select.value;
         if (settings) {
-          const { config, secrets, missing } = settings.read();
-          if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
-          body.config = config;
-          body.secrets = secrets;
+          if (!settings.fill(body, error)) return;
         } else if (hook.value.trim()) {
           body.webhook_url = hook.value.trim();
         }
@@ -240,12 +237,7 @@ function openEdit(ctx, c) {
           disabled: disabled.checked,
         };
         if (c.kind === 'api') body.webhook_url = hook.value.trim() || null;
-        if (settings) {
-          const { config, secrets, missing } = settings.read();
-          if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
-          body.config = config;
-          if (Object.keys(secrets).length) body.secrets = secrets;
-        }
+        if (settings && !settings.fill(body, error)) return;
         try {
           await api('PATCH', `/api/v1/channels/${c.id}`, body);
           dlg.close();

@@ -127,9 +127,8 @@ function drawCreate(ctx) {
       submit: async (event) => {
         event.preventDefault();
         error.textContent = '';
-        const { config, secrets, missing } = settings.read();
-        if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
-        const body = { name: name.value.trim(), plugin: plugin.value, ...common.read(), config, secrets };
+        const body = { name: name.value.trim(), plugin: plugin.value, ...common.read() };
+        if (!settings.fill(body, error)) return;
         await whileBusy(submit, async () => {
           try {
             await api('POST', '/api/v1/flows', body);
@@ -167,12 +166,7 @@ function openEdit(ctx, f) {
         event.preventDefault();
         error.textContent = '';
         const body = common.read();
-        if (settings) {
-          const { config, secrets, missing } = settings.read();
-          if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
-          body.config = config;
-          if (Object.keys(secrets).length) body.secrets = secrets;
-        }
+        if (settings && !settings.fill(body, error)) return;
         await whileBusy(submit, async () => {
           try {
             await api('PATCH', `/api/v1/flows/${f.id}`, body);

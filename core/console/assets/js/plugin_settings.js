@@ -18,7 +18,7 @@ const INPUT_TYPES = { string: 'text', url: 'url', integer: 'number', boolean: 'c
  * values and which secrets are set; on create (null), defaults are filled
  * in. With `documents`, text values are edited in text areas (a flow's
  * definition is a document, not a one-line value). Returns the fieldset
- * and a function reading the values.
+ * and `fill(body, error)`, which puts the values into a request body.
  */
 export function settingsFields(prefix, plugin, current, { documents = false } = {}) {
   const inputs = plugin.settings.map((f) => {
@@ -75,7 +75,19 @@ export function settingsFields(prefix, plugin, current, { documents = false } = 
     }
     return { config, secrets, missing };
   };
-  return { fieldset, read };
+  /** Puts the values into a request `body` (secrets only when some were
+   * typed); false, saying which in `error`, when a required one is empty. */
+  const fill = (body, error) => {
+    const { config, secrets, missing } = read();
+    if (missing.length) {
+      error.textContent = t('channels.missing', { fields: missing.join(', ') });
+      return false;
+    }
+    body.config = config;
+    if (Object.keys(secrets).length) body.secrets = secrets;
+    return true;
+  };
+  return { fieldset, fill };
 }
 
 /** Which secrets of `current` (a channel or a shop) are set, by the

@@ -124,9 +124,8 @@ function drawCreate(ctx) {
         event.preventDefault();
         error.textContent = '';
         result.textContent = '';
-        const { config, secrets, missing } = settings.read();
-        if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
-        const body = { name: name.value.trim(), plugin: plugin.value, config, secrets, disabled: disabled.checked };
+        const body = { name: name.value.trim(), plugin: plugin.value, disabled: disabled.checked };
+        if (!settings.fill(body, error)) return;
         await whileBusy(submit, async () => {
           try {
             const shop = await api('POST', '/api/v1/shops', body);
@@ -170,12 +169,7 @@ function openEdit(ctx, s) {
         event.preventDefault();
         error.textContent = '';
         const body = { name: name.value.trim(), disabled: disabled.checked };
-        if (settings) {
-          const { config, secrets, missing } = settings.read();
-          if (missing.length) { error.textContent = t('channels.missing', { fields: missing.join(', ') }); return; }
-          body.config = config;
-          if (Object.keys(secrets).length) body.secrets = secrets;
-        }
+        if (settings && !settings.fill(body, error)) return;
         await whileBusy(submit, async () => {
           try {
             await api('PATCH', `/api/v1/shops/${s.id}`, body);
