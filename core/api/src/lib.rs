@@ -140,6 +140,10 @@ fn routes(state: &AppState) -> Router {
             get(desk::supervisor_view.layer(permit(ConversationsSupervise))),
         )
         .route(
+            "/api/v1/desk/channels",
+            get(desk::channels.layer(permit(ConversationsWork))),
+        )
+        .route(
             "/api/v1/desk/settings",
             get(desk::settings.layer(permit(ConversationsWork)))
                 .patch(desk::change_settings.layer(permit(DeskConfigure))),

@@ -65,6 +65,7 @@ use crate::routes;
         routes::desk::set_presence,
         routes::desk::set_capacity,
         routes::desk::supervisor_view,
+        routes::desk::channels,
         routes::desk::settings,
         routes::desk::change_settings,
         routes::conversations::inbox,

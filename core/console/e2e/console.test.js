@@ -334,6 +334,12 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.click('#history-search');
     await page.locator(`#history-results li[data-id="${ids.ayse}"]`).waitFor();
     await page.selectOption('#history-reason', { index: 0 });
+    // By channel, picked by its name.
+    await page.locator('#history-channel option', { hasText: 'Web shop' }).waitFor({ state: 'attached' });
+    await page.selectOption('#history-channel', { label: 'Web shop' });
+    await page.click('#history-search');
+    await page.locator(`#history-results li[data-id="${ids.ayse}"]`).waitFor();
+    await page.selectOption('#history-channel', { index: 0 });
     // Accents and case are ignored: SIPARISIM finds siparişim.
     await page.fill('#history-q', 'SIPARISIM');
     // The search index catches up within about a second.

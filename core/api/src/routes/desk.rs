@@ -227,6 +227,60 @@ pub(crate) async fn agents(State(state): State<AppState>) -> Result<Response, Ap
     Ok(ResponseJson(AgentList { agents }).into_response())
 }
 
+/// The channels by name, for everyone at the desk.
+#[derive(serde::Serialize, ToSchema)]
+pub(crate) struct DeskChannels {
+    channels: Vec<DeskChannel>,
+}
+
+/// A channel as agents see it: no configuration, no secrets.
+#[derive(serde::Serialize, ToSchema)]
+pub(crate) struct DeskChannel {
+    id: u64,
+    name: String,
+    /// `api`, or the kind of the channel's plugin (`whatsapp-cloud`, ...).
+    kind: String,
+    disabled: bool,
+}
+
+/// List the channels by name.
+///
+/// What agents need to filter history by channel and to tell channels
+/// apart (admins manage them under `/api/v1/channels`), ordered by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/desk/channels",
+    operation_id = "desk_channels",
+    tag = "desk",
+    responses(
+        (status = 200, description = "Every channel, by name.", body = DeskChannels),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+pub(crate) async fn channels(
+    State(state): State<AppState>,
+) -> Result<ResponseJson<DeskChannels>, ApiError> {
+    let mut channels: Vec<DeskChannel> = state
+        .inner
+        .store
+        .channels()?
+        .into_iter()
+        .map(|c| DeskChannel {
+            id: c.id,
+            name: c.name,
+            kind: c.kind,
+            disabled: c.disabled,
+        })
+        .collect();
+    channels.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(ResponseJson(DeskChannels { channels }))
+}
+
 /// The supervisor's view of the desk.
 ///
 /// The live queue with waiting times and every agent's presence and load.

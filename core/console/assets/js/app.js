@@ -9,7 +9,7 @@ import { state, changes, changed, isSupervisor, prefs, chime, setNavigator, navi
 import { Live } from './live.js';
 import { renderLogin } from './login.js';
 import { renderInbox, loadInbox, heldConversations, offeredConversations } from './inbox.js';
-import { openConversation, closeConversation, currentConversationId, updateConversation, upsertMessage, focusReply, endCurrent, reloadConversation } from './conversation.js';
+import { openConversation, closeConversation, currentConversationId, updateConversation, upsertMessage, focusReply, endCurrent, reloadConversation, tickConversation } from './conversation.js';
 import { renderHistory } from './history.js';
 import { renderSupervisor } from './supervisor.js';
 import { renderAdmin } from './admin.js';
@@ -323,7 +323,10 @@ function onEvent(event) {
 }
 
 // Countdowns and waiting times move on their own.
-setInterval(() => { if (state.me && state.inbox) changed('inbox'); }, 30000);
+setInterval(() => {
+  if (state.me && state.inbox) changed('inbox');
+  tickConversation();
+}, 30000);
 
 // ---- keyboard ---------------------------------------------------------
 

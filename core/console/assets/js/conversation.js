@@ -42,6 +42,13 @@ export async function openConversation(root, id) {
 
 export function closeConversation() { view = null; }
 
+/** Moves the header's service-window countdown on (called every 30 s). */
+export function tickConversation() {
+  const el = view && view.root.querySelector('#conv-window');
+  const win = view && windowText(view.conv);
+  if (el && win) el.textContent = ` · ${win}`;
+}
+
 /** Every message of a conversation, oldest first (pages of 500). */
 async function fetchThread(id) {
   const messages = [];

@@ -32,7 +32,9 @@ export function renderHistory(root) {
     status: h('select', { id: 'history-status' },
       h('option', { value: '', text: t('history.any') }),
       STATUSES.map((s) => h('option', { value: s, text: s === 'open' ? t('history.open') : t(`conv.status.${s}`), selected: filters.status === s }))),
-    channel: h('input', { id: 'history-channel', type: 'number', min: 0, value: filters.channel }),
+    channel: h('select', { id: 'history-channel' },
+      h('option', { value: '', text: t('history.any') }),
+      filters.channel ? h('option', { value: filters.channel, text: t('channel', { id: filters.channel }), selected: true }) : null),
     agent: h('select', { id: 'history-agent' },
       h('option', { value: '', text: t('history.any') }),
       state.agents.map((a) => h('option', { value: String(a.user_id), text: a.display_name, selected: filters.agent === String(a.user_id) }))),
@@ -44,6 +46,12 @@ export function renderHistory(root) {
     from: h('input', { id: 'history-from', type: 'date', value: filters.from }),
     to: h('input', { id: 'history-to', type: 'date', value: filters.to }),
   };
+  // The channels by name (agents may not read their configuration).
+  api('GET', '/api/v1/desk/channels').then(({ channels }) => {
+    replace(inputs.channel,
+      h('option', { value: '', text: t('history.any') }),
+      channels.map((c) => h('option', { value: String(c.id), text: c.name, selected: filters.channel === String(c.id) })));
+  }).catch(fail);
   const results = h('ul', { id: 'history-results', class: 'history-results', 'aria-label': t('history.results') });
   const more = h('button', { type: 'button', id: 'history-more', text: t('history.more'), hidden: true });
   let cursor = null;

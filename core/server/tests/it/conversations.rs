@@ -986,3 +986,33 @@ async fn a_conversation_exports_as_json_or_a_transcript_and_every_export_is_audi
     assert_eq!(entries[1]["detail"]["format"], "text", "{}", audit.text);
     assert_eq!(entries[1]["detail"]["messages"], 3);
 }
+
+#[tokio::test]
+async fn agents_list_the_channels_by_name_without_their_configuration() {
+    let desk = Desk::start().await;
+    let server = &desk.server;
+    let web = api_channel(&desk, json!({ "name": "Web shop" })).await;
+    let app = api_channel(
+        &desk,
+        json!({ "name": "App", "webhook_url": "https://hooks.example.com/omnigate" }),
+    )
+    .await;
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
+
+    let listed = server
+        .call(Method::GET, "/api/v1/desk/channels", &agent, None)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(
+        listed.body,
+        json!({ "channels": [
+            { "id": app.id, "name": "App", "kind": "api", "disabled": false },
+            { "id": web.id, "name": "Web shop", "kind": "api", "disabled": false },
+        ] })
+    );
+    // The admin's list, with the configuration, stays the admin's.
+    let refused = server
+        .call(Method::GET, "/api/v1/channels", &agent, None)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+}

@@ -149,6 +149,12 @@ async fn every_endpoint_checks_the_role_table_for_every_role() {
         ),
         (
             Method::GET,
+            "/api/v1/desk/channels".into(),
+            None,
+            Allowed::Agent,
+        ),
+        (
+            Method::GET,
             "/api/v1/desk/settings".into(),
             None,
             Allowed::Agent,
