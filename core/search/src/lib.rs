@@ -23,7 +23,9 @@ use tantivy::schema::{
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
 };
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Term, doc};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term, doc,
+};
 
 /// Bumped whenever the schema or the analyzer changes; an index of another
 /// layout is rebuilt.
@@ -201,12 +203,7 @@ impl SearchIndex {
         let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         for m in messages {
             writer.delete_term(Term::from_field_u64(self.fields.message_id, m.message_id));
-            writer.add_document(doc!(
-                self.fields.message_id => m.message_id,
-                self.fields.conversation_id => m.conversation_id,
-                self.fields.at_ms => m.at_ms,
-                self.fields.text => m.text.as_str(),
-            ))?;
+            writer.add_document(self.document(m))?;
         }
         Ok(())
     }
@@ -219,14 +216,19 @@ impl SearchIndex {
     pub fn add_new(&self, messages: &[IndexedMessage]) -> Result<(), SearchError> {
         let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         for m in messages {
-            writer.add_document(doc!(
-                self.fields.message_id => m.message_id,
-                self.fields.conversation_id => m.conversation_id,
-                self.fields.at_ms => m.at_ms,
-                self.fields.text => m.text.as_str(),
-            ))?;
+            writer.add_document(self.document(m))?;
         }
         Ok(())
+    }
+
+    /// A message as the index stores it.
+    fn document(&self, m: &IndexedMessage) -> TantivyDocument {
+        doc!(
+            self.fields.message_id => m.message_id,
+            self.fields.conversation_id => m.conversation_id,
+            self.fields.at_ms => m.at_ms,
+            self.fields.text => m.text.as_str(),
+        )
     }
 
     /// Makes added messages durable and searchable; records `watermark`.

@@ -415,18 +415,8 @@ impl FromRequestParts<AppState> for AuthenticatedChannel {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<AuthenticatedChannel, ApiError> {
-        let refused = || {
-            ApiError::unauthenticated(
-                "send this channel's inbound token as `Authorization: Bearer <token>`",
-            )
-        };
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(refused)?;
+        let refused = token_refused;
+        let token = inbound_token(parts)?;
         let channel = state
             .inner
             .store
@@ -746,18 +736,8 @@ fn authenticate_api_channel(
     state: &AppState,
     channel: Option<ChannelRecord>,
 ) -> Result<AuthenticatedChannel, ApiError> {
-    let refused = || {
-        ApiError::unauthenticated(
-            "send this channel's inbound token as `Authorization: Bearer <token>`",
-        )
-    };
-    let token = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(refused)?;
+    let refused = token_refused;
+    let token = inbound_token(parts)?;
     let owner = state
         .inner
         .store
@@ -786,6 +766,24 @@ fn webhook_request(
             .collect(),
         body,
     }
+}
+
+/// The bearer token of an API-channel call.
+fn inbound_token(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(token_refused)
+}
+
+/// A missing or wrong inbound token, refused alike, saying how to send one.
+fn token_refused() -> ApiError {
+    ApiError::unauthenticated(
+        "send this channel's inbound token as `Authorization: Bearer <token>`",
+    )
 }
 
 /// `a=1&b=%20x` as decoded pairs, in order.

@@ -949,6 +949,30 @@ async fn admins_consoles_hear_of_plugin_changes_live() {
     assert_eq!(seen.last().unwrap()["data"]["change"], "plugin.disabled");
 }
 
+/// A WhatsApp Cloud channel created with `channel` (against the fake), and
+/// the conversation a contact opens on it with `first` (wamid, text), held
+/// by an online agent: the channel's id, the agent, the conversation's id.
+async fn whatsapp_conversation(
+    desk: &Desk,
+    channel: Value,
+    app_secret: &str,
+    first: (&str, &str),
+) -> (u64, Auth, u64) {
+    let server = &desk.server;
+    let reply = server
+        .call(Method::POST, "/api/v1/channels", &desk.admin, Some(channel))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let channel = reply.body["channel"]["id"].as_u64().unwrap();
+    let (_, agent) = member(desk, "agent@example.com", "agent").await;
+    set_presence(server, &agent, "online").await;
+    let body = inbound_text(first.0, "905321112233", first.1);
+    let taken = post_webhook(server, channel, &body, &sign(app_secret, &body)).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    let conversation = inbox(server, &agent).await[0];
+    (channel, agent, conversation)
+}
+
 #[tokio::test]
 async fn an_agents_file_goes_out_on_whatsapp_uploaded_then_sent_by_media_id() {
     use omnigate_fakes::whatsapp::{PHONE_NUMBER_ID, WhatsAppFake};
@@ -960,33 +984,19 @@ async fn an_agents_file_goes_out_on_whatsapp_uploaded_then_sent_by_media_id() {
     let whatsapp = WhatsAppFake::start(TOKEN).expect("fake starts");
     let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
     let server = &desk.server;
-    let reply = server
-        .call(
-            Method::POST,
-            "/api/v1/channels",
-            &desk.admin,
-            Some(json!({
-                "name": "WhatsApp +1 555 078 3881",
-                "kind": "whatsapp-cloud",
-                "config": { "phone_number_id": PHONE_NUMBER_ID },
-                "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
-            })),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    let channel = reply.body["channel"]["id"].as_u64().unwrap();
-
     // A contact writes; an online agent gets the conversation.
-    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
-    set_presence(server, &agent, "online").await;
-    let body = inbound_text(
-        "wamid.IN-MEDIA-1",
-        "905321112233",
-        "Faturamı gönderir misiniz?",
-    );
-    let taken = post_webhook(server, channel, &body, &sign(APP_SECRET, &body)).await;
-    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
-    let conversation = inbox(server, &agent).await[0];
+    let (channel, agent, conversation) = whatsapp_conversation(
+        &desk,
+        json!({
+            "name": "WhatsApp +1 555 078 3881",
+            "kind": "whatsapp-cloud",
+            "config": { "phone_number_id": PHONE_NUMBER_ID },
+            "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
+        }),
+        APP_SECRET,
+        ("wamid.IN-MEDIA-1", "Faturamı gönderir misiniz?"),
+    )
+    .await;
 
     // The agent uploads the invoice and replies with it.
     let (cookie, csrf) = match &agent {
@@ -1086,27 +1096,18 @@ async fn agents_pick_from_the_channels_approved_templates() {
     ]);
     let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
     let server = &desk.server;
-    let reply = server
-        .call(
-            Method::POST,
-            "/api/v1/channels",
-            &desk.admin,
-            Some(json!({
-                "name": "WhatsApp mağaza",
-                "kind": "whatsapp-cloud",
-                "config": { "phone_number_id": PHONE_NUMBER_ID, "business_account_id": WABA_ID },
-                "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
-            })),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    let channel = reply.body["channel"]["id"].as_u64().unwrap();
-    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
-    set_presence(server, &agent, "online").await;
-    let body = inbound_text("wamid.TPL-1", "905321112233", "Kargom nerede?");
-    let taken = post_webhook(server, channel, &body, &sign(APP_SECRET, &body)).await;
-    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
-    let conversation = inbox(server, &agent).await[0];
+    let (channel, agent, conversation) = whatsapp_conversation(
+        &desk,
+        json!({
+            "name": "WhatsApp mağaza",
+            "kind": "whatsapp-cloud",
+            "config": { "phone_number_id": PHONE_NUMBER_ID, "business_account_id": WABA_ID },
+            "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
+        }),
+        APP_SECRET,
+        ("wamid.TPL-1", "Kargom nerede?"),
+    )
+    .await;
 
     // Only the approved ones, by name and language, with what the picker
     // needs: the parameters to ask for and the body to preview.
