@@ -21,10 +21,9 @@
 //! between runs that message again: a contact may see a bot answer twice,
 //! never none.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, PoisonError};
 
-use futures_util::StreamExt;
 use omnigate_domain::conversation::{Button, Content, ServiceWindow};
 use omnigate_domain::routing::{Command, ConversationId, RuleError};
 use omnigate_domain::{AuditAction, Timestamp, ValidationError};
@@ -41,7 +40,9 @@ use omnigate_store::{ConversationRecord, MessageRecord, Outgoing, StoreError};
 
 use crate::{Engine, EngineError};
 
-/// Conversations run side by side by the worker.
+/// Conversations run side by side by the worker. A run that waits (a slow
+/// shop lookup, a plugin near its time budget) holds one of these and
+/// nothing else: the others go on answering.
 const PARALLEL_CONVERSATIONS: usize = 8;
 /// Contact messages one run answers; a conversation with more waiting is
 /// run again at once.
@@ -52,30 +53,67 @@ const CALLS_PER_MESSAGE: usize = 6;
 /// Most products a flow's product search hands back.
 const SHOP_RESULTS: u32 = 10;
 
-/// Conversations whose flow has work, deduplicated.
+/// Conversations whose flow has work, deduplicated, and the ones being run
+/// (a conversation runs at most once at a time, so its messages are
+/// answered in order; work that arrives for it meanwhile waits here).
 #[derive(Default)]
 pub(crate) struct FlowQueue {
-    pending: std::sync::Mutex<BTreeSet<u64>>,
+    state: std::sync::Mutex<QueueState>,
     wake: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct QueueState {
+    pending: BTreeSet<u64>,
+    running: HashSet<u64>,
 }
 
 impl FlowQueue {
     pub(crate) fn push(&self, conversation: u64) {
-        self.pending
+        self.state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .pending
             .insert(conversation);
         self.wake.notify_one();
     }
 
-    fn take(&self) -> BTreeSet<u64> {
-        std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+    /// Up to `room` pending conversations that are not running, oldest
+    /// first, now marked running.
+    fn start(&self, room: usize) -> Vec<u64> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let QueueState { pending, running } = &mut *state;
+        let ready: Vec<u64> = pending
+            .iter()
+            .filter(|id| !running.contains(id))
+            .take(room)
+            .copied()
+            .collect();
+        for id in &ready {
+            pending.remove(id);
+            running.insert(*id);
+        }
+        ready
+    }
+
+    /// A run of `conversation` is over; with `again`, it has more waiting.
+    fn finish(&self, conversation: u64, again: bool) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.running.remove(&conversation);
+        if again {
+            state.pending.insert(conversation);
+        }
     }
 }
 
 /// Runs the flow worker until the task is aborted. At start it looks at
 /// every conversation in a flow, so messages that arrived before a crash
 /// or a restart are answered.
+///
+/// Each conversation's run is its own task, at most
+/// [`PARALLEL_CONVERSATIONS`] at once; a finished run frees its place for
+/// the next waiting conversation at once, so one slow conversation never
+/// holds back the others' answers.
 pub async fn run(engine: Arc<Engine>) {
     match engine.store().live_conversations() {
         Ok(live) => {
@@ -87,26 +125,39 @@ pub async fn run(engine: Arc<Engine>) {
         }
         Err(error) => tracing::error!(%error, "the flow worker could not list conversations"),
     }
+    let mut runs = tokio::task::JoinSet::new();
+    // Which conversation each task runs, to free it even if the task panicked.
+    let mut conversation_of = HashMap::new();
     loop {
-        let batch = engine.flow_queue.take();
-        if batch.is_empty() {
-            engine.flow_queue.wake.notified().await;
-            continue;
-        }
-        futures_util::stream::iter(batch)
-            .for_each_concurrent(PARALLEL_CONVERSATIONS, |id| {
-                let engine = Arc::clone(&engine);
-                async move {
-                    match engine.run_flow(id).await {
-                        Ok(true) => engine.flow_queue.push(id),
-                        Ok(false) => {}
-                        Err(error) => {
-                            tracing::error!(conversation = id, %error, "a flow run failed");
-                        }
+        let room = PARALLEL_CONVERSATIONS.saturating_sub(runs.len());
+        for id in engine.flow_queue.start(room) {
+            let engine = Arc::clone(&engine);
+            let task = runs.spawn(async move {
+                match engine.run_flow(id).await {
+                    Ok(more) => more,
+                    Err(error) => {
+                        tracing::error!(conversation = id, %error, "a flow run failed");
+                        false
                     }
                 }
-            })
-            .await;
+            });
+            conversation_of.insert(task.id(), id);
+        }
+        tokio::select! {
+            Some(done) = runs.join_next_with_id(), if !runs.is_empty() => {
+                let (task, again) = match done {
+                    Ok((task, more)) => (task, more),
+                    Err(error) => {
+                        tracing::error!(%error, "a flow run stopped");
+                        (error.id(), false)
+                    }
+                };
+                if let Some(id) = conversation_of.remove(&task) {
+                    engine.flow_queue.finish(id, again);
+                }
+            }
+            () = engine.flow_queue.wake.notified() => {}
+        }
     }
 }
 

@@ -10,9 +10,11 @@
 //! `extensions.cost` from a leaky bucket (configurable: older shops have
 //! 1000 points at 50/s, current ones 2000 at 100/s), which answers
 //! `THROTTLED` when a query costs more than the bucket holds; tests can
-//! also script throttling, 429 and 5xx answers.
+//! also script throttling, 429 and 5xx answers, and hold answers back
+//! ([`Shop::hold`]) to play a slow shop without sleeping.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -207,6 +209,21 @@ pub struct ShopState {
 #[derive(Clone)]
 pub struct Shop {
     state: Arc<Mutex<ShopState>>,
+    /// `true` while a [`Hold`] keeps answers back.
+    held: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Requests waiting for a hold to end.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// Keeps every answer of its [`Shop`] back until dropped.
+pub struct Hold {
+    held: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.held.send_replace(false);
+    }
 }
 
 /// The token [`Shop::seeded`] accepts.
@@ -352,7 +369,25 @@ impl Shop {
         };
         Shop {
             state: Arc::new(Mutex::new(state)),
+            held: Arc::new(tokio::sync::watch::Sender::new(false)),
+            waiting: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// A slow shop: requests wait, unanswered, until the [`Hold`] is
+    /// dropped.
+    #[must_use]
+    pub fn hold(&self) -> Hold {
+        self.held.send_replace(true);
+        Hold {
+            held: Arc::clone(&self.held),
+        }
+    }
+
+    /// How many requests a [`Hold`] keeps waiting now.
+    #[must_use]
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     /// Changes the shop's state.
@@ -385,6 +420,13 @@ async fn graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let mut held = shop.held.subscribe();
+    if *held.borrow_and_update() {
+        shop.waiting.fetch_add(1, Ordering::SeqCst);
+        // The sender lives as long as the shop; an error is its end.
+        let _ = held.wait_for(|held| !held).await;
+        shop.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
     let mut state = shop.state.lock().unwrap_or_else(PoisonError::into_inner);
     if version != state.api_version {
         return (

@@ -121,20 +121,19 @@ async fn write(desk: &Desk, channel: &Channel, id: &str, text: &str) -> u64 {
     reply.body["conversation_id"].as_u64().unwrap()
 }
 
-#[tokio::test]
-async fn a_default_flow_answers_looks_the_order_up_in_the_shop_and_ends_the_conversation() {
-    use omnigate_fakes::shopify::{self, Shop};
-    let shop_fake = FakeServer::start(&["magaza.myshopify.com"], Shop::seeded().router()).unwrap();
-    let (desk, channel) = desk_with_flow(&[&shop_fake]).await;
-    let server = &desk.server;
-    let shopify_installed = install(&desk, wasm("shopify"), None).await;
+/// Installs the shopify plugin and configures the shop `shop_fake` serves
+/// (at `magaza.myshopify.com`, reachable from `desk`).
+async fn configure_shopify(desk: &Desk) {
+    use omnigate_fakes::shopify;
+    let shopify_installed = install(desk, wasm("shopify"), None).await;
     assert_eq!(
         shopify_installed.status,
         StatusCode::CREATED,
         "{}",
         shopify_installed.text
     );
-    let shop = server
+    let shop = desk
+        .server
         .call(
             Method::POST,
             "/api/v1/shops",
@@ -148,6 +147,15 @@ async fn a_default_flow_answers_looks_the_order_up_in_the_shop_and_ends_the_conv
         )
         .await;
     assert_eq!(shop.status, StatusCode::CREATED, "{}", shop.text);
+}
+
+#[tokio::test]
+async fn a_default_flow_answers_looks_the_order_up_in_the_shop_and_ends_the_conversation() {
+    use omnigate_fakes::shopify::Shop;
+    let shop_fake = FakeServer::start(&["magaza.myshopify.com"], Shop::seeded().router()).unwrap();
+    let (desk, channel) = desk_with_flow(&[&shop_fake]).await;
+    let server = &desk.server;
+    configure_shopify(&desk).await;
 
     // Rule 1: the new conversation starts in the channel's default flow,
     // which greets by name and asks with buttons.
@@ -189,6 +197,46 @@ async fn a_default_flow_answers_looks_the_order_up_in_the_shop_and_ends_the_conv
     write(&desk, &channel, "m3", "1003").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(bot_messages(&desk, id, 4).await.len(), 4);
+}
+
+/// A shop that takes its time answers one conversation late and holds
+/// back no other: each conversation in a flow runs on its own.
+#[tokio::test]
+async fn a_slow_shop_lookup_holds_back_only_its_own_conversation() {
+    use omnigate_fakes::shopify::Shop;
+    let shop = Shop::seeded();
+    let shop_fake = FakeServer::start(&["magaza.myshopify.com"], shop.router()).unwrap();
+    let (desk, channel) = desk_with_flow(&[&shop_fake]).await;
+    configure_shopify(&desk).await;
+
+    let ayse = write(&desk, &channel, "a1", "Merhaba").await;
+    bot_messages(&desk, ayse, 2).await;
+    write(&desk, &channel, "a2", "sipariş").await;
+    bot_messages(&desk, ayse, 3).await;
+    // Ayşe's order number goes to the shop, which does not answer yet.
+    let slow = shop.hold();
+    write(&desk, &channel, "a3", "1003").await;
+    for _ in 0..200 {
+        if shop.waiting() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(shop.waiting(), 1, "the lookup never reached the shop");
+
+    // Meanwhile Mehmet writes and is greeted.
+    let reply = write_in(&desk.server, &channel, "mehmet", "m1", "Selam").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let mehmet = reply.body["conversation_id"].as_u64().unwrap();
+    let greeted = bot_messages(&desk, mehmet, 2).await;
+    assert_eq!(text_of(&greeted[0]), "Hello Customer mehmet!");
+    assert_eq!(shop.waiting(), 1, "Ayşe's lookup is still waiting");
+    assert_eq!(thread(&desk.server, &desk.admin, ayse).await.len(), 6);
+
+    // The shop answers; Ayşe gets her order.
+    drop(slow);
+    let bot = bot_messages(&desk, ayse, 4).await;
+    assert!(text_of(&bot[3]).starts_with("Order #1003 is "), "{bot:#?}");
 }
 
 #[tokio::test]
