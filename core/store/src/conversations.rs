@@ -1122,6 +1122,70 @@ impl Store {
             .transpose()
     }
 
+    /// Brings a known contact up to date with what their channel reported
+    /// about them outside a message (a profile update: a new display name
+    /// or phone). `None` when the channel has no such contact yet (their
+    /// first message brings the profile) or nothing changed. Written to
+    /// sled, so it is durable after [`Store::durable`].
+    pub fn update_contact_profile(
+        &self,
+        channel_id: u64,
+        external_id: &str,
+        name: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<Option<ContactRecord>, StoreError> {
+        let t = &self.trees;
+        // The inbound path may hold a copy: see [`InboundCache`].
+        let mut cache = self
+            .inbound_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let external_key = scoped_key(channel_id, external_id);
+        let updated =
+            (&t.contacts, &t.contacts_by_external).transaction(|(contacts, by_external)| {
+                let Some(id) = by_external.get(&external_key)? else {
+                    return Ok(None);
+                };
+                let Some(bytes) = contacts.get(&id)? else {
+                    return abort(StoreError::InvalidRecord {
+                        kind: "contact",
+                        reason: "index points at a missing contact".into(),
+                    });
+                };
+                let mut contact: ContactRecord = tx_decode(&bytes)?;
+                let mut changed = false;
+                if let Some(name) = name.filter(|n| !n.is_empty())
+                    && contact.name != name
+                {
+                    name.clone_into(&mut contact.name);
+                    changed = true;
+                }
+                if let Some(phone) = phone
+                    && contact.phone.as_deref() != Some(phone)
+                {
+                    contact.phone = Some(phone.to_owned());
+                    changed = true;
+                }
+                if !changed {
+                    return Ok(None);
+                }
+                contacts.insert(&id, tx_encode(&contact)?)?;
+                Ok(Some(contact))
+            });
+        let updated: Result<Option<ContactRecord>, StoreError> = updated.map_err(Into::into);
+        match updated {
+            Ok(Some(contact)) => {
+                cache.contacts.insert(external_key, contact.clone());
+                Ok(Some(contact))
+            }
+            other => {
+                // Whatever sled holds now, the next message reads it again.
+                cache.contacts.remove(&external_key);
+                other
+            }
+        }
+    }
+
     /// Messages of a conversation in order, after message `after`, at most
     /// `limit`.
     pub fn messages(

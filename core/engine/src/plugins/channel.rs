@@ -56,6 +56,8 @@ pub struct WebhookTaken {
     pub duplicates: usize,
     /// Delivery reports applied.
     pub statuses: usize,
+    /// Contacts whose name or phone a profile report changed.
+    pub profiles: usize,
 }
 
 /// The outcome of one outbound attempt through a plugin.
@@ -151,10 +153,25 @@ impl Engine {
                     }
                 }
                 InboundEvent::Profile(profile) => {
-                    // Names arrive with each message, which is where the
-                    // conversation shows them; a bare profile change waits
-                    // for the contact's next message.
-                    tracing::debug!(channel = channel.id, contact = %profile.external_id, "contact profile update");
+                    // A known contact's new name or phone, reported outside
+                    // a message; a contact not seen yet is created by their
+                    // first message, which carries the same profile.
+                    let name = bounded_text(profile.display_name, 200);
+                    let phone = bounded_text(profile.phone, 40);
+                    if self
+                        .store()
+                        .update_contact_profile(
+                            channel.id,
+                            &profile.external_id,
+                            name.as_deref(),
+                            phone.as_deref(),
+                        )
+                        .map_err(EngineError::from)?
+                        .is_some()
+                    {
+                        taken.profiles += 1;
+                        needs_flush = true;
+                    }
                 }
             }
         }
