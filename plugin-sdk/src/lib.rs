@@ -2,7 +2,7 @@
 //!
 //! A plugin is a WASM component (built with `cargo build --release --target
 //! wasm32-wasip2`) that implements one of three kinds against the
-//! `omnigate:plugin@0.1.1` WIT package:
+//! `omnigate:plugin@0.1.2` WIT package:
 //!
 //! - a **channel** ([`channel::Channel`], exported with [`export_channel!`])
 //!   turns a provider's webhooks into normalized events and sends messages;
@@ -13,11 +13,12 @@
 //!
 //! The sandbox has no network, files, environment or clock of its own: the
 //! host grants [`http`] (only to the hosts the manifest allows), [`kv`]
-//! storage with a quota, [`config`] values and secrets, [`log`] and
-//! [`clock`]; a channel's `send` may also read the message's files through
-//! [`attachments`]. Every plugin crate carries an `omnigate-plugin.toml` manifest
-//! beside its `Cargo.toml`; the export macro embeds it in the component, so
-//! the `.wasm` file is all an admin installs.
+//! storage with a quota, [`config`] values and secrets, [`log`], [`clock`]
+//! and [`crypto`] (hashing at native speed); a channel's `send` may also
+//! read the message's files through [`attachments`]. Every plugin crate
+//! carries an `omnigate-plugin.toml` manifest beside its `Cargo.toml`; the
+//! export macro embeds it in the component, so the `.wasm` file is all an
+//! admin installs.
 //!
 //! ```text
 //! struct Echo;
@@ -30,6 +31,7 @@ pub mod channel;
 pub mod clock;
 pub mod commerce;
 pub mod config;
+pub mod crypto;
 pub mod flow;
 pub mod http;
 pub mod json;

@@ -4,22 +4,17 @@
 //! `X-Hub-Signature-256: sha256=<hex>`, Shopify: `X-Shopify-Hmac-Sha256:
 //! <base64>`). Verify the raw body before parsing it, never a re-serialised
 //! copy, and compare with these functions rather than `==`, which leaks how
-//! many leading bytes matched.
+//! many leading bytes matched. The MAC itself is computed by the host
+//! ([`crate::crypto`]).
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::crypto::hmac_sha256;
 
 /// Whether `signature` is HMAC-SHA256(`secret`, `body`). The comparison is
 /// constant-time.
 pub fn verify_hmac_sha256(secret: &[u8], body: &[u8], signature: &[u8]) -> bool {
-    let Ok(mut mac) = HmacSha256::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(signature).is_ok()
+    constant_time_eq(&hmac_sha256(secret, body), signature)
 }
 
 /// Checks a hex-encoded HMAC-SHA256 such as WhatsApp's
@@ -56,14 +51,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// The lower-case hex HMAC-SHA256 of `body`, for fakes and tests that sign
 /// what they send.
 pub fn sign_hex_sha256(secret: &[u8], body: &[u8]) -> String {
-    match HmacSha256::new_from_slice(secret) {
-        Ok(mut mac) => {
-            mac.update(body);
-            hex::encode(mac.finalize().into_bytes())
-        }
-        // HMAC accepts keys of any length; this arm is unreachable in practice.
-        Err(_) => String::new(),
-    }
+    hex::encode(hmac_sha256(secret, body))
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@
 //! ```
 //!
 //! With `--profile-warm N` it only makes N signed calls on a warm instance
-//! (nothing printed), for `perf record` of the reused-instance path.
+//! (nothing printed), for `perf record` of the reused-instance path. With
+//! `--wasm FILE` it measures that build of the well-behaved plugin instead
+//! (an older SDK's, say, for an A/B).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,8 +40,10 @@ const SECRET: &str = "app-secret-for-the-benchmark";
 const ITERATIONS: usize = 20_000;
 
 fn main() {
-    let wasm_path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../plugins/target/wasm32-wasip2/release/well_behaved.wasm");
+    let wasm_path = option("--wasm").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../plugins/target/wasm32-wasip2/release/well_behaved.wasm")
+    });
     let wasm = match std::fs::read(&wasm_path) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -173,11 +177,18 @@ fn main() {
 
 /// `--profile-warm N`: the number of warm calls to make, if asked.
 fn profile_warm_calls() -> Option<u64> {
+    option("--profile-warm").and_then(|n| n.parse().ok())
+}
+
+/// The value after `flag` on the command line.
+fn option(flag: &str) -> Option<String> {
     let mut args = std::env::args().skip(1);
-    match (args.next().as_deref(), args.next()) {
-        (Some("--profile-warm"), Some(n)) => n.parse().ok(),
-        _ => None,
+    while let Some(arg) = args.next() {
+        if arg == flag {
+            return args.next();
+        }
     }
+    None
 }
 
 #[derive(Clone, Copy)]

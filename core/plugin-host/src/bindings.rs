@@ -27,6 +27,7 @@ pub mod channel {
             "omnigate:plugin/config": crate::bindings::imports::omnigate::plugin::config,
             "omnigate:plugin/log": crate::bindings::imports::omnigate::plugin::log,
             "omnigate:plugin/clock": crate::bindings::imports::omnigate::plugin::clock,
+            "omnigate:plugin/crypto": crate::bindings::imports::omnigate::plugin::crypto,
         },
     });
 }
@@ -43,6 +44,7 @@ pub mod flow {
             "omnigate:plugin/config": crate::bindings::imports::omnigate::plugin::config,
             "omnigate:plugin/log": crate::bindings::imports::omnigate::plugin::log,
             "omnigate:plugin/clock": crate::bindings::imports::omnigate::plugin::clock,
+            "omnigate:plugin/crypto": crate::bindings::imports::omnigate::plugin::crypto,
             "omnigate:plugin/types": crate::bindings::channel::omnigate::plugin::types,
         },
     });
@@ -60,6 +62,7 @@ pub mod commerce {
             "omnigate:plugin/config": crate::bindings::imports::omnigate::plugin::config,
             "omnigate:plugin/log": crate::bindings::imports::omnigate::plugin::log,
             "omnigate:plugin/clock": crate::bindings::imports::omnigate::plugin::clock,
+            "omnigate:plugin/crypto": crate::bindings::imports::omnigate::plugin::crypto,
             "omnigate:plugin/types": crate::bindings::channel::omnigate::plugin::types,
             "omnigate:plugin/shop-types": crate::bindings::flow::omnigate::plugin::shop_types,
         },

@@ -1,13 +1,17 @@
 //! The host side of the plugin imports: `http` (allowlist first, then the
 //! embedder's client with what is left of the time budget), `kv` (quota
-//! first), `config`, `log` (tracing, tagged with the plugin), `clock`, and
+//! first), `config`, `log` (tracing, tagged with the plugin), `clock`,
+//! `crypto` (native hashing of what the guest hands over), and
 //! `attachments` (only the files of the message being sent, sized to the
 //! plugin's memory budget).
 
 use std::time::Instant;
 
 use crate::bindings::channel::omnigate::plugin::attachments;
-use crate::bindings::imports::omnigate::plugin::{clock, config, http, kv, log};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::bindings::imports::omnigate::plugin::{clock, config, crypto, http, kv, log};
 use crate::services::KvPut;
 use crate::services::{AttachmentFailure, HttpFailure, OutboundRequest};
 use crate::state::CallState;
@@ -142,6 +146,24 @@ impl log::Host for CallState {
 impl clock::Host for CallState {
     fn now_ms(&mut self) -> u64 {
         u64::try_from(self.services.clock.now().0).unwrap_or(0)
+    }
+}
+
+impl crypto::Host for CallState {
+    fn hmac_sha256(&mut self, key: Vec<u8>, data: Vec<u8>) -> Vec<u8> {
+        // HMAC takes keys of any length (long ones are hashed first), so
+        // this constructor cannot refuse; the empty digest is never seen.
+        match Hmac::<Sha256>::new_from_slice(&key) {
+            Ok(mut mac) => {
+                mac.update(&data);
+                mac.finalize().into_bytes().to_vec()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn sha256(&mut self, data: Vec<u8>) -> Vec<u8> {
+        Sha256::digest(&data).to_vec()
     }
 }
 

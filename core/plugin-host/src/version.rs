@@ -15,8 +15,8 @@ pub const PACKAGE: &str = "omnigate:plugin";
 /// every `omnigate:plugin` name it uses is on the compatible track of one
 /// of them (wasmtime's rule: the same major, or before 1.0 the same minor)
 /// and not newer than it: a newer compatible version may import interfaces
-/// this host does not have (`0.1.1` added `attachments`).
-pub const SUPPORTED: &[&str] = &["0.1.1"];
+/// this host does not have (`0.1.1` added `attachments`, `0.1.2` `crypto`).
+pub const SUPPORTED: &[&str] = &["0.1.2"];
 
 /// What the names say about a component.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,8 @@ mod tests {
     fn compatible_versions() {
         assert!(supported("0.1.0"));
         assert!(supported("0.1.1"));
-        assert!(!supported("0.1.2"));
+        assert!(supported("0.1.2"));
+        assert!(!supported("0.1.3"));
         assert!(!supported("0.2.0"));
         assert!(!supported("1.0.0"));
         assert!(!supported("9.0.0"));

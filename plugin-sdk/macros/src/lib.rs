@@ -17,7 +17,7 @@ const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
 
 /// The interface version every generated binding targets; the host reads it
 /// back from the component's export names.
-const PACKAGE: &str = "omnigate:plugin@0.1.1";
+const PACKAGE: &str = "omnigate:plugin@0.1.2";
 
 /// Exports a type implementing `omnigate_plugin_sdk::channel::Channel` as the
 /// plugin's channel component, with its manifest embedded.
@@ -176,7 +176,7 @@ fn expand(input: TokenStream, kind: Kind) -> TokenStream {
     for name in kind
         .types
         .iter()
-        .chain(["http", "kv", "config", "log", "clock"].iter())
+        .chain(["http", "kv", "config", "log", "clock", "crypto"].iter())
         .chain(kind.imports.iter())
     {
         let module = name.replace('-', "_");

@@ -4,10 +4,10 @@
 
 use omnigate_plugin_sdk::attachments;
 use omnigate_plugin_sdk::channel::{FetchedMedia, ProviderError};
+use omnigate_plugin_sdk::crypto;
 use omnigate_plugin_sdk::http::{Multipart, Request};
 use omnigate_plugin_sdk::types::Media;
 use serde::{Deserialize, Deserializer};
-use sha2::{Digest, Sha256};
 
 use crate::{errors, graph};
 
@@ -85,7 +85,7 @@ pub fn fetch(reference: &str) -> Result<FetchedMedia, ProviderError> {
         .map(str::trim)
         .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
     {
-        let actual = hex::encode(Sha256::digest(&bytes));
+        let actual = hex::encode(crypto::sha256(&bytes));
         if !actual.eq_ignore_ascii_case(expected) {
             return Err(ProviderError::TransientUpstream(
                 "media download does not match the announced sha256".into(),

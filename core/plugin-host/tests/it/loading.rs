@@ -11,7 +11,7 @@ fn a_future_interface_is_refused_at_load() {
         Err(LoadError::Interface(message)) => {
             assert!(message.contains("omnigate:plugin@9.0.0"), "{message}");
             assert!(
-                message.contains("supported: omnigate:plugin@0.1.1"),
+                message.contains("supported: omnigate:plugin@0.1.2"),
                 "{message}"
             );
         }
@@ -40,7 +40,7 @@ fn the_manifest_comes_from_the_component() {
     let m = plugin.manifest();
     assert_eq!(m.name, "template-channel");
     assert_eq!(m.kind, PluginKind::Channel);
-    assert_eq!(m.interface, "0.1.1");
+    assert_eq!(m.interface, "0.1.2");
     assert_eq!(m.allowed_hosts, vec!["api.example.com".to_owned()]);
     assert!(
         m.fields

@@ -182,7 +182,7 @@ fn plugin_check_accepts_a_good_component_and_explains_a_refusal() {
         text.contains(": ok") && text.contains("kind: channel"),
         "{text}"
     );
-    assert!(text.contains("interface: omnigate:plugin@0.1.1"), "{text}");
+    assert!(text.contains("interface: omnigate:plugin@0.1.2"), "{text}");
     assert!(text.contains("signed by: (not signed)"), "{text}");
     // `check` never touches the data directory.
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
