@@ -16,7 +16,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::desk_helpers::{inbox, member, reply_text, set_presence};
+use crate::desk_helpers::{
+    conversation as conversation_of, inbox, member, reply_text, set_presence,
+};
 use crate::harness::{Auth, Desk, Reply, Server};
 
 /// A built test plugin (`cargo xtask plugins`).
@@ -1162,4 +1164,75 @@ async fn agents_pick_from_the_channels_approved_templates() {
         "{}",
         failed.text
     );
+}
+
+#[tokio::test]
+async fn a_contacts_profile_change_outside_a_message_reaches_their_contact() {
+    use omnigate_fakes::whatsapp::{
+        PHONE_NUMBER_ID, WhatsAppFake, envelope, message, messages_value,
+    };
+    const TOKEN: &str = "EAAG-profile-token";
+    const APP_SECRET: &str = "profile-app-secret";
+    const CONTACT: &str = "905321112233";
+
+    let whatsapp = WhatsAppFake::start(TOKEN).expect("fake starts");
+    let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
+    let server = &desk.server;
+    let (channel, agent, conversation) = whatsapp_conversation(
+        &desk,
+        json!({
+            "name": "WhatsApp mağaza",
+            "kind": "whatsapp-cloud",
+            "config": { "phone_number_id": PHONE_NUMBER_ID },
+            "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
+        }),
+        APP_SECRET,
+        ("wamid.PROFILE-1", "Merhaba"),
+    )
+    .await;
+    let before = conversation_of(server, &agent, conversation).await;
+    assert_eq!(before["contact"]["name"], "Ayşe Y.");
+    assert_eq!(before["contact"]["phone"], "+905321112233");
+
+    // WhatsApp reports a changed number as a `system` message, with the
+    // profile as it now stands: both reach the contact, and no message is
+    // added to the thread.
+    let changed = |from: &str, wamid: &str| {
+        message(
+            from,
+            wamid,
+            1_749_416_400,
+            "system",
+            json!({ "body": "User A changed from 905321112233 to 905329999999",
+                    "type": "user_changed_number", "new_wa_id": "905329999999" }),
+        )
+    };
+    let body = envelope(vec![messages_value(
+        CONTACT,
+        "Ayşe Yılmaz",
+        vec![changed(CONTACT, "wamid.PROFILE-SYS")],
+    )])
+    .to_string();
+    let taken = post_webhook(server, channel, &body, &sign(APP_SECRET, &body)).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    let after = conversation_of(server, &agent, conversation).await;
+    assert_eq!(after["contact"]["name"], "Ayşe Yılmaz");
+    assert_eq!(after["contact"]["phone"], "+905329999999");
+    assert_eq!(after["message_count"], 1, "a profile is not a message");
+
+    // A profile of someone who never wrote creates nobody: their first
+    // message will.
+    let stranger = envelope(vec![messages_value(
+        "905550000000",
+        "Yabancı",
+        vec![changed("905550000000", "wamid.PROFILE-STRANGER")],
+    )])
+    .to_string();
+    let taken = post_webhook(server, channel, &stranger, &sign(APP_SECRET, &stranger)).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    assert_eq!(inbox(server, &agent).await, vec![conversation]);
+    let queue = server
+        .call(Method::GET, "/api/v1/inbox", &agent, None)
+        .await;
+    assert_eq!(queue.body["queue"]["length"], 0, "{}", queue.text);
 }
