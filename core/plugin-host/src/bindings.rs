@@ -2,7 +2,8 @@
 //! SDK reads. The host imports are generated once (world `imports`) and
 //! shared by the three plugin worlds, so one set of `Host` impls serves
 //! every kind. Every generated type also derives `Serialize`, which the
-//! output cap uses to measure results without a hand-written size walk.
+//! output cap uses (through postcard's encoding) to measure results
+//! without a hand-written size walk.
 
 #![allow(unsafe_code, missing_docs, clippy::all)]
 

@@ -28,7 +28,8 @@ pub struct HostConfig {
     pub max_concurrent_calls: u32,
     /// Largest memory any plugin may have; manifests may ask for less.
     pub max_memory_bytes: usize,
-    /// Largest result a call may return, measured as JSON.
+    /// Largest result a call may return, measured in its compact binary
+    /// encoding (about the raw bytes of its strings and lists).
     pub max_output_bytes: usize,
     /// Largest body a plugin's outbound HTTP request may carry: a media
     /// upload (WhatsApp documents reach 100 MB) plus its multipart
