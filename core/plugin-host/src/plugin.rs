@@ -310,15 +310,18 @@ impl Plugin {
                 warm.store.set_epoch_deadline(ticks.saturating_add(1));
                 let outcome = f(&mut warm.store, &warm.instance);
                 match outcome {
-                    Ok(value) if crate::output::fits(&value, self.max_output_bytes) => {
-                        (Ok(value), Some(warm))
+                    Ok(value)
+                        if output_capped(function)
+                            && !crate::output::fits(&value, self.max_output_bytes) =>
+                    {
+                        (
+                            Err(Cause::OutputTooLarge {
+                                limit_bytes: self.max_output_bytes,
+                            }),
+                            None,
+                        )
                     }
-                    Ok(_) => (
-                        Err(Cause::OutputTooLarge {
-                            limit_bytes: self.max_output_bytes,
-                        }),
-                        None,
-                    ),
+                    Ok(value) => (Ok(value), Some(warm)),
                     Err(e) => (
                         Err(classify(
                             &e,
@@ -681,4 +684,14 @@ fn classify(error: &wasmtime::Error, state: &CallState, budget: Duration, memory
         message.push_str(&stderr);
     }
     Cause::Trap { message }
+}
+
+/// Whether `function`'s result is held to the output cap. `fetch-media`
+/// is not: its result is the file, as large as the provider allows
+/// (WhatsApp documents reach 100 MB), already bounded by the plugin's
+/// memory budget, and the engine holds it to the channel's media limit.
+/// Capped, a customer's large file failed the call on every redelivery
+/// and tripped the breaker, disabling the channel for everyone.
+fn output_capped(function: &str) -> bool {
+    function != "fetch-media"
 }

@@ -140,6 +140,30 @@ fn oversized_output_is_refused() {
     still_serves(&f);
 }
 
+/// A fetched media file is the provider's file: bounded by the plugin's
+/// memory budget (and, in the engine, by the channel's media limit), not
+/// by the output cap, so a customer's large file never fails the call.
+#[test]
+fn fetched_media_is_not_held_to_the_output_cap() {
+    let f = fixture_with(HostConfig {
+        max_concurrent_calls: 8,
+        max_output_bytes: 1024 * 1024,
+        ..HostConfig::default()
+    });
+    let plugin = load(&f, "well-behaved");
+    let binding = Binding::isolated(Settings::default());
+    for _ in 0..6 {
+        let fetched = plugin.fetch_media(&binding, "generated:3145728");
+        assert!(
+            matches!(&fetched, Ok(Ok(media)) if media.bytes.len() == 3 * 1024 * 1024),
+            "{:?}",
+            fetched.as_ref().map(|r| r.as_ref().map(|m| m.bytes.len()))
+        );
+    }
+    assert_eq!(plugin.metrics().oversized, 0);
+    assert!(!plugin.is_disabled());
+}
+
 #[test]
 fn repeated_failures_trip_the_breaker_and_tell_the_admins() {
     let f = fixture_with(HostConfig {

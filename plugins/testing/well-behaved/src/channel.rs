@@ -197,6 +197,17 @@ impl Channel for WellBehaved {
     /// `attachment:<reference>` tries to read an appliance attachment,
     /// which the host must refuse outside `send`.
     fn fetch_media(reference: String) -> Result<FetchedMedia, ProviderError> {
+        // `generated:N`: a file of N bytes, for the host's size limits.
+        if let Some(size) = reference
+            .strip_prefix("generated:")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            return Ok(FetchedMedia {
+                mime: "application/octet-stream".into(),
+                bytes: vec![0x5a; size],
+                filename: Some("generated.bin".into()),
+            });
+        }
         let Some(stored) = reference.strip_prefix("attachment:") else {
             return Err(ProviderError::NotFound(reference));
         };
