@@ -403,6 +403,13 @@ describe('Omni-Chat console', { concurrency: false }, () => {
     await page.fill('#template-name', 'order_update');
     await page.fill('#template-language', 'tr');
     await page.fill('#template-params', 'Can\n#1234');
+    // A redraw of the conversation (here: a tag added) keeps what was typed.
+    await page.fill('#tag-input', 'pending-order');
+    await page.press('#tag-input', 'Enter');
+    await page.locator('.tag[data-tag="pending-order"]').waitFor();
+    assert.equal(await page.inputValue('#template-name'), 'order_update');
+    assert.equal(await page.inputValue('#template-language'), 'tr');
+    assert.equal(await page.inputValue('#template-params'), 'Can\n#1234');
     await page.click('#template-form button[type=submit]');
     await page.locator('#thread .template-name').filter({ hasText: 'order_update' }).waitFor();
     await shot(page, '07-template');

@@ -18,6 +18,15 @@ let view = null;
 /** What the agent has typed and not sent, per conversation, so switching
  * conversations (or the language) does not lose a reply half written. */
 const drafts = new Map();
+/** What the agent has put in a template form, per conversation (the
+ * picked template and its parameters, or the name, language and
+ * parameters), so a redraw keeps it as `drafts` keeps the reply. */
+const templateDrafts = new Map();
+/** Each conversation's template list as last fetched, and when: a redraw
+ * within a minute builds the form from it at once, without asking the
+ * server or losing the field that had the focus. */
+const templateLists = new Map();
+const TEMPLATE_LIST_FRESH_MS = 60_000;
 
 export function currentConversationId() { return view ? view.conv.id : null; }
 
@@ -434,15 +443,21 @@ async function sendFiles(files) {
  */
 function templateForm() {
   const banner = h('p', { class: 'banner window-closed', id: 'template-required', role: 'note', text: t('composer.template_required') });
+  const form = ({ listed, templates }) => (listed && templates.length ? templatePicker(templates)
+    : templateByName(listed ? t('template.none_approved') : null));
+  const id = view.conv.id;
+  const known = templateLists.get(id);
+  if (known && Date.now() - known.at < TEMPLATE_LIST_FRESH_MS) {
+    return h('div', { class: 'template-box', id: 'template-box' }, banner, form(known.answer));
+  }
   const box = h('div', { class: 'template-box', id: 'template-box' }, banner,
     h('p', { class: 'loading', id: 'template-loading', text: t('template.loading') }));
-  const id = view.conv.id;
   api('GET', `/api/v1/conversations/${id}/templates`)
-    .then(({ listed, templates }) => {
+    .then((answer) => {
+      templateLists.set(id, { at: Date.now(), answer });
       if (!box.isConnected) return;
       const hadFocus = box.contains(document.activeElement);
-      replace(box, banner, listed && templates.length ? templatePicker(templates)
-        : templateByName(listed ? t('template.none_approved') : null));
+      replace(box, banner, form(answer));
       if (hadFocus || document.activeElement === document.body) focusReply();
     })
     .catch((e) => {
@@ -464,23 +479,34 @@ async function sendTemplate(name, language, parameters) {
 
 /** The provider's approved templates to pick from. */
 function templatePicker(templates) {
+  const id = view.conv.id;
+  const saved = templateDrafts.get(id);
   const pick = h('select', { id: 'template-pick', required: true },
     templates.map((tpl, i) => h('option', { value: String(i), text: `${tpl.name} · ${tpl.language}` })));
+  // Kept by name and language: the list may have changed since.
+  const savedAt = saved ? templates.findIndex((tpl) => tpl.name === saved.name && tpl.language === saved.language) : -1;
+  if (savedAt >= 0) pick.value = String(savedAt);
   const preview = h('p', { class: 'template-preview', id: 'template-preview', 'aria-live': 'polite' });
   const params = h('div', { class: 'template-params', id: 'template-param-fields' });
   const chosen = () => templates[Number(pick.value)] || templates[0];
-  const draw = () => {
+  const values = () => [...params.querySelectorAll('input')].map((input) => input.value);
+  const remember = () => {
+    const tpl = chosen();
+    templateDrafts.set(id, { name: tpl.name, language: tpl.language, params: values() });
+  };
+  const draw = (typed = []) => {
     const tpl = chosen();
     preview.textContent = tpl.body || '';
     replace(params, Array.from({ length: tpl.parameter_count }, (_, n) => {
       const fieldId = `template-param-${n + 1}`;
       return h('div', { class: 'field' },
         h('label', { for: fieldId, text: t('template.parameter', { n: n + 1 }) }),
-        h('input', { id: fieldId, required: true, maxLength: 1024, dataset: { param: n + 1 } }));
+        h('input', { id: fieldId, required: true, maxLength: 1024, value: typed[n] || '', dataset: { param: n + 1 } }));
     }));
   };
-  pick.addEventListener('change', draw);
-  draw();
+  pick.addEventListener('change', () => { draw(); remember(); });
+  params.addEventListener('input', remember);
+  draw(savedAt >= 0 ? saved.params : []);
   return h('form', {
     class: 'template-form',
     id: 'template-form',
@@ -488,8 +514,11 @@ function templatePicker(templates) {
       submit: async (event) => {
         event.preventDefault();
         const tpl = chosen();
-        const parameters = [...params.querySelectorAll('input')].map((input) => input.value.trim());
-        if (await sendTemplate(tpl.name, tpl.language, parameters)) draw();
+        const parameters = values().map((value) => value.trim());
+        if (await sendTemplate(tpl.name, tpl.language, parameters)) {
+          templateDrafts.delete(id);
+          draw();
+        }
       },
     },
   },
@@ -501,18 +530,25 @@ function templatePicker(templates) {
 
 /** A template by name, language and parameters (`note` says why there is no list). */
 function templateByName(note) {
-  const name = h('input', { id: 'template-name', required: true, maxLength: 512 });
-  const language = h('input', { id: 'template-language', required: true, maxLength: 20, value: document.documentElement.lang === 'tr' ? 'tr' : 'en' });
+  const id = view.conv.id;
+  const saved = templateDrafts.get(id) || {};
+  const name = h('input', { id: 'template-name', required: true, maxLength: 512, value: saved.name || '' });
+  const language = h('input', { id: 'template-language', required: true, maxLength: 20,
+    value: saved.language || (document.documentElement.lang === 'tr' ? 'tr' : 'en') });
   const params = h('textarea', { id: 'template-params', rows: 2 });
+  params.value = saved.text || '';
+  const remember = () => templateDrafts.set(id, { name: name.value, language: language.value, text: params.value });
   return h('form', {
     class: 'template-form',
     id: 'template-form',
     on: {
+      input: remember,
       submit: async (event) => {
         event.preventDefault();
         const parameters = params.value.split('\n').map((s) => s.trim()).filter(Boolean);
         if (await sendTemplate(name.value.trim(), language.value.trim(), parameters)) {
           name.value = ''; params.value = '';
+          templateDrafts.delete(id);
         }
       },
     },
