@@ -127,6 +127,12 @@ impl Response {
         &self.inner.body
     }
 
+    /// The raw body, taken out of the response: a media download handed
+    /// on as it came, without a second copy in the plugin's memory.
+    pub fn into_body(self) -> Vec<u8> {
+        self.inner.body
+    }
+
     /// The body as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, crate::json::JsonError> {
         crate::json::parse(&self.inner.body)

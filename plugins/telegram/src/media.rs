@@ -64,7 +64,7 @@ pub fn fetch(file_id: &str) -> Result<FetchedMedia, ProviderError> {
     };
     Ok(FetchedMedia {
         mime,
-        bytes: response.body().to_vec(),
+        bytes: response.into_body(),
         filename: path.rsplit('/').next().map(str::to_owned),
     })
 }

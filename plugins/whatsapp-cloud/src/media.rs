@@ -67,7 +67,10 @@ pub fn fetch(reference: &str) -> Result<FetchedMedia, ProviderError> {
             },
         );
     }
-    let bytes = download.body().to_vec();
+    let sent_type = download.header("content-type").map(str::to_owned);
+    // Taken, not copied: a 100 MB document is held once more only while
+    // it is handed back to the host.
+    let bytes = download.into_body();
     if let Some(size) = info.file_size
         && size != bytes.len() as u64
     {
@@ -94,7 +97,7 @@ pub fn fetch(reference: &str) -> Result<FetchedMedia, ProviderError> {
     }
     let mime = info
         .mime_type
-        .or_else(|| download.header("content-type").map(str::to_owned))
+        .or(sent_type)
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     Ok(FetchedMedia {
         mime,
