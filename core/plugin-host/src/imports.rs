@@ -7,10 +7,10 @@
 
 use std::time::Instant;
 
-use crate::bindings::channel::omnigate::plugin::attachments;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::bindings::channel::omnigate::plugin::attachments;
 use crate::bindings::imports::omnigate::plugin::{clock, config, crypto, http, kv, log};
 use crate::services::KvPut;
 use crate::services::{AttachmentFailure, HttpFailure, OutboundRequest};

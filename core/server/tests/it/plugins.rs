@@ -951,54 +951,80 @@ async fn admins_consoles_hear_of_plugin_changes_live() {
     assert_eq!(seen.last().unwrap()["data"]["change"], "plugin.disabled");
 }
 
-/// A WhatsApp Cloud channel created with `channel` (against the fake), and
-/// the conversation a contact opens on it with `first` (wamid, text), held
-/// by an online agent: the channel's id, the agent, the conversation's id.
-async fn whatsapp_conversation(
-    desk: &Desk,
-    channel: Value,
+/// A WhatsApp Cloud fake accepting `token`, a desk with the
+/// whatsapp-cloud plugin reaching it, a channel `name` on it (with
+/// `config`, the token and `app_secret`), and the conversation a contact
+/// (905321112233, "Ayşe Y.") opens with `first` (wamid, text), held by an
+/// online agent.
+struct WhatsAppDesk {
+    whatsapp: omnigate_fakes::whatsapp::WhatsAppFake,
+    desk: Desk,
+    channel: u64,
+    agent: Auth,
+    conversation: u64,
+}
+
+async fn whatsapp_desk(
+    token: &str,
     app_secret: &str,
+    (name, config): (&str, Value),
     first: (&str, &str),
-) -> (u64, Auth, u64) {
+) -> WhatsAppDesk {
+    let whatsapp = omnigate_fakes::whatsapp::WhatsAppFake::start(token).expect("fake starts");
+    let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
     let server = &desk.server;
+    let channel = json!({
+        "name": name,
+        "kind": "whatsapp-cloud",
+        "config": config,
+        "secrets": { "access_token": token, "app_secret": app_secret, "verify_token": "vt" },
+    });
     let reply = server
         .call(Method::POST, "/api/v1/channels", &desk.admin, Some(channel))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let channel = reply.body["channel"]["id"].as_u64().unwrap();
-    let (_, agent) = member(desk, "agent@example.com", "agent").await;
+    let (_, agent) = member(&desk, "agent@example.com", "agent").await;
     set_presence(server, &agent, "online").await;
     let body = inbound_text(first.0, "905321112233", first.1);
     let taken = post_webhook(server, channel, &body, &sign(app_secret, &body)).await;
     assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
     let conversation = inbox(server, &agent).await[0];
-    (channel, agent, conversation)
+    WhatsAppDesk {
+        whatsapp,
+        desk,
+        channel,
+        agent,
+        conversation,
+    }
 }
 
 #[tokio::test]
 async fn an_agents_file_goes_out_on_whatsapp_uploaded_then_sent_by_media_id() {
-    use omnigate_fakes::whatsapp::{PHONE_NUMBER_ID, WhatsAppFake};
+    use omnigate_fakes::whatsapp::PHONE_NUMBER_ID;
     const TOKEN: &str = "EAAG-e2e-token";
     const APP_SECRET: &str = "e2e-app-secret";
     const PDF: &[u8] =
         b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\r\n--boundary-like\r\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
 
-    let whatsapp = WhatsAppFake::start(TOKEN).expect("fake starts");
-    let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
-    let server = &desk.server;
     // A contact writes; an online agent gets the conversation.
-    let (channel, agent, conversation) = whatsapp_conversation(
-        &desk,
-        json!({
-            "name": "WhatsApp +1 555 078 3881",
-            "kind": "whatsapp-cloud",
-            "config": { "phone_number_id": PHONE_NUMBER_ID },
-            "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
-        }),
+    let WhatsAppDesk {
+        whatsapp,
+        desk,
+        channel,
+        agent,
+        conversation,
+    } = whatsapp_desk(
+        TOKEN,
         APP_SECRET,
+        (
+            "WhatsApp +1 555 078 3881",
+            json!({ "phone_number_id": PHONE_NUMBER_ID }),
+        ),
         ("wamid.IN-MEDIA-1", "Faturamı gönderir misiniz?"),
     )
     .await;
+    let server = &desk.server;
 
     // The agent uploads the invoice and replies with it.
     let (cookie, csrf) = match &agent {
@@ -1079,11 +1105,27 @@ async fn an_agents_file_goes_out_on_whatsapp_uploaded_then_sent_by_media_id() {
 
 #[tokio::test]
 async fn agents_pick_from_the_channels_approved_templates() {
-    use omnigate_fakes::whatsapp::{PHONE_NUMBER_ID, WABA_ID, WhatsAppFake, template};
+    use omnigate_fakes::whatsapp::{PHONE_NUMBER_ID, WABA_ID, template};
     const TOKEN: &str = "EAAG-templates-token";
     const APP_SECRET: &str = "templates-app-secret";
 
-    let whatsapp = WhatsAppFake::start(TOKEN).expect("fake starts");
+    let WhatsAppDesk {
+        whatsapp,
+        desk,
+        channel,
+        agent,
+        conversation,
+    } = whatsapp_desk(
+        TOKEN,
+        APP_SECRET,
+        (
+            "WhatsApp mağaza",
+            json!({ "phone_number_id": PHONE_NUMBER_ID, "business_account_id": WABA_ID }),
+        ),
+        ("wamid.TPL-1", "Kargom nerede?"),
+    )
+    .await;
+    let server = &desk.server;
     whatsapp.state.set_templates(vec![
         template(
             "siparis_kargoda",
@@ -1096,20 +1138,6 @@ async fn agents_pick_from_the_channels_approved_templates() {
         template("hello_world", "en_US", "UTILITY", "APPROVED", "Hello {{1}}"),
         template("yeni_sablon", "tr", "UTILITY", "PENDING", "Taslak"),
     ]);
-    let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
-    let server = &desk.server;
-    let (channel, agent, conversation) = whatsapp_conversation(
-        &desk,
-        json!({
-            "name": "WhatsApp mağaza",
-            "kind": "whatsapp-cloud",
-            "config": { "phone_number_id": PHONE_NUMBER_ID, "business_account_id": WABA_ID },
-            "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
-        }),
-        APP_SECRET,
-        ("wamid.TPL-1", "Kargom nerede?"),
-    )
-    .await;
 
     // Only the approved ones, by name and language, with what the picker
     // needs: the parameters to ask for and the body to preview.
@@ -1168,28 +1196,27 @@ async fn agents_pick_from_the_channels_approved_templates() {
 
 #[tokio::test]
 async fn a_contacts_profile_change_outside_a_message_reaches_their_contact() {
-    use omnigate_fakes::whatsapp::{
-        PHONE_NUMBER_ID, WhatsAppFake, envelope, message, messages_value,
-    };
-    const TOKEN: &str = "EAAG-profile-token";
+    use omnigate_fakes::whatsapp::{PHONE_NUMBER_ID, envelope, message, messages_value};
     const APP_SECRET: &str = "profile-app-secret";
     const CONTACT: &str = "905321112233";
 
-    let whatsapp = WhatsAppFake::start(TOKEN).expect("fake starts");
-    let desk = desk_with_plugins(&[&whatsapp.server], &["whatsapp-cloud"]).await;
-    let server = &desk.server;
-    let (channel, agent, conversation) = whatsapp_conversation(
-        &desk,
-        json!({
-            "name": "WhatsApp mağaza",
-            "kind": "whatsapp-cloud",
-            "config": { "phone_number_id": PHONE_NUMBER_ID },
-            "secrets": { "access_token": TOKEN, "app_secret": APP_SECRET, "verify_token": "vt" },
-        }),
+    let WhatsAppDesk {
+        desk,
+        channel,
+        agent,
+        conversation,
+        ..
+    } = whatsapp_desk(
+        "EAAG-profile-token",
         APP_SECRET,
+        (
+            "WhatsApp mağaza",
+            json!({ "phone_number_id": PHONE_NUMBER_ID }),
+        ),
         ("wamid.PROFILE-1", "Merhaba"),
     )
     .await;
+    let server = &desk.server;
     let before = conversation_of(server, &agent, conversation).await;
     assert_eq!(before["contact"]["name"], "Ayşe Y.");
     assert_eq!(before["contact"]["phone"], "+905321112233");
