@@ -1178,10 +1178,12 @@ impl Store {
                 cache.contacts.insert(external_key, contact.clone());
                 Ok(Some(contact))
             }
-            other => {
+            // Nothing was written: a cached copy is still what sled holds.
+            Ok(None) => Ok(None),
+            Err(error) => {
                 // Whatever sled holds now, the next message reads it again.
                 cache.contacts.remove(&external_key);
-                other
+                Err(error)
             }
         }
     }
@@ -1515,6 +1517,41 @@ mod tests {
             panic!("expected new");
         };
         assert_eq!(contact.name, "Ayşe Y.");
+    }
+
+    /// A profile report changes a known contact, and the next message
+    /// sees the change; an unknown contact or an unchanged profile writes
+    /// nothing.
+    #[test]
+    fn profile_updates_reach_the_contact_and_the_next_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut named = inbound("a", "m1");
+        named.contact_name = Some("Ayşe".into());
+        store.ingest(&named).unwrap();
+        let updated = store
+            .update_contact_profile(1, "a", Some("Ayşe Y."), Some("+905329999999"))
+            .unwrap()
+            .expect("changed");
+        assert_eq!(updated.name, "Ayşe Y.");
+        assert!(
+            store
+                .update_contact_profile(1, "a", Some("Ayşe Y."), Some("+905329999999"))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .update_contact_profile(1, "nobody", Some("X"), None)
+                .unwrap()
+                .is_none()
+        );
+        let Ingested::New { contact, .. } = store.ingest(&inbound("a", "m2")).unwrap() else {
+            panic!("expected new");
+        };
+        assert_eq!(contact.name, "Ayşe Y.");
+        assert_eq!(contact.phone.as_deref(), Some("+905329999999"));
+        assert_eq!(store.contact(contact.id).unwrap().unwrap(), *contact);
     }
 
     #[test]
