@@ -40,6 +40,11 @@ struct Options {
     compare: Option<std::path::PathBuf>,
     /// Skip the plugin channel's rounds.
     no_plugin: bool,
+    /// Another build of a channel plugin (say, the well-behaved channel
+    /// against an older SDK), installed beside the first under its own
+    /// manifest name and measured in the same rounds, the two alternating
+    /// which goes first: `(kind, wasm file)`.
+    compare_plugin: Option<(String, std::path::PathBuf)>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -52,6 +57,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         idle: 10_000,
         compare: None,
         no_plugin: false,
+        compare_plugin: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -75,6 +81,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 );
             }
             "--no-plugin" => o.no_plugin = true,
+            "--compare-plugin" => {
+                let spec = it.next().ok_or(
+                    "--compare-plugin needs KIND=FILE (the plugin's manifest name and its .wasm)",
+                )?;
+                let (kind, file) = spec.split_once('=').ok_or(
+                    "--compare-plugin needs KIND=FILE (the plugin's manifest name and its .wasm)",
+                )?;
+                o.compare_plugin = Some((kind.to_owned(), file.into()));
+            }
             other => return Err(format!("unknown option `{other}` for `bench ingest`")),
         }
     }
@@ -159,6 +174,10 @@ fn measure(
         let plugin = crate::plugins::dir().join("target/wasm32-wasip2/release/well_behaved.wasm");
         std::fs::copy(&plugin, dropins.join("well_behaved.wasm"))
             .map_err(|e| format!("{}: {e}", plugin.display()))?;
+        if let Some((kind, file)) = &o.compare_plugin {
+            std::fs::copy(file, dropins.join(format!("compared_{kind}.wasm")))
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+        }
     }
     // First start makes the certificate.
     let (server, _) = start_omnigate(omnigate, data, false)?;
@@ -190,6 +209,7 @@ fn measure(
     let mut rates = vec![];
     let mut through_plugin = vec![];
     let mut compared = vec![];
+    let mut through_compared_plugin = vec![];
     for round in 1..=o.runs {
         eprintln!("xtask: ingest round {round}/{}", o.runs);
         let (mut hello, addr) = start_baseline(baseline, &cert, &key, false)?;
@@ -228,13 +248,28 @@ fn measure(
         }
 
         if !o.no_plugin {
-            let (server, _) = start_omnigate(omnigate, data, false)?;
-            let mut args = common(format!("https://{}", server.addr));
-            args.extend(["--plugin".into(), "well-behaved".into()]);
-            let line = load(tool, &args)?;
-            eprintln!("xtask: plugin channel: {line}");
-            through_plugin.push(field(&line, "per_sec"));
-            stop(server)?;
+            let through = |kind: &str| -> Result<f64, String> {
+                let (server, _) = start_omnigate(omnigate, data, false)?;
+                let mut args = common(format!("https://{}", server.addr));
+                args.extend(["--plugin".into(), kind.to_owned()]);
+                let line = load(tool, &args)?;
+                eprintln!("xtask: plugin channel {kind}: {line}");
+                stop(server)?;
+                Ok(field(&line, "per_sec"))
+            };
+            match &o.compare_plugin {
+                None => through_plugin.push(through("well-behaved")?),
+                // Odd rounds measure the usual build first, even rounds the
+                // compared one, so the database's growth favours neither.
+                Some((kind, _)) if round % 2 == 1 => {
+                    through_plugin.push(through("well-behaved")?);
+                    through_compared_plugin.push(through(kind)?);
+                }
+                Some((kind, _)) => {
+                    through_compared_plugin.push(through(kind)?);
+                    through_plugin.push(through("well-behaved")?);
+                }
+            }
         }
     }
 
@@ -277,11 +312,7 @@ fn measure(
     println!(
         "| omnigate / bare, median of per-round ratios | {:.0}% | {} |",
         median(&ratios),
-        ratios
-            .iter()
-            .map(|r| format!("{r:.0}%"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        percents(&ratios)
     );
     if let Some(other) = &o.compare {
         let compared_ratios: Vec<f64> = compared
@@ -303,20 +334,12 @@ fn measure(
         println!(
             "| compared binary / bare, median of per-round ratios | {:.0}% | {} |",
             median(&compared_ratios),
-            compared_ratios
-                .iter()
-                .map(|r| format!("{r:.0}%"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            percents(&compared_ratios)
         );
         println!(
             "| omnigate / compared binary, median of per-round ratios | {:.0}% | {} |",
             median(&gains),
-            gains
-                .iter()
-                .map(|r| format!("{r:.0}%"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            percents(&gains)
         );
     }
     // With --no-plugin there are no plugin rounds to report (and the
@@ -335,11 +358,35 @@ fn measure(
         println!(
             "| plugin channel / API channel, median of per-round ratios | {:.0}% | {} |",
             median(&plugin_ratios),
-            plugin_ratios
-                .iter()
-                .map(|r| format!("{r:.0}%"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            percents(&plugin_ratios)
+        );
+    }
+    if let Some((kind, file)) = &o.compare_plugin {
+        let to_api: Vec<f64> = through_compared_plugin
+            .iter()
+            .zip(&ours)
+            .map(|(p, a)| 100.0 * p / a)
+            .collect();
+        let to_usual: Vec<f64> = through_plugin
+            .iter()
+            .zip(&through_compared_plugin)
+            .map(|(p, c)| 100.0 * p / c)
+            .collect();
+        println!(
+            "| compared plugin build `{kind}` ({}), msg/s | {:.0} | {} |",
+            file.display(),
+            median(&through_compared_plugin),
+            list(&through_compared_plugin)
+        );
+        println!(
+            "| compared plugin channel / API channel, median of per-round ratios | {:.0}% | {} |",
+            median(&to_api),
+            percents(&to_api)
+        );
+        println!(
+            "| well-behaved / compared plugin build, median of per-round ratios | {:.0}% | {} |",
+            median(&to_usual),
+            percents(&to_usual)
         );
     }
     println!(
@@ -386,6 +433,15 @@ fn measure(
         o.connections, o.secs, o.contacts
     );
     Ok(())
+}
+
+/// Per-round ratios as a table cell: `74%, 62%, 71%`.
+fn percents(ratios: &[f64]) -> String {
+    ratios
+        .iter()
+        .map(|r| format!("{r:.0}%"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn run_search(args: &[String]) -> Result<(), String> {

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         "plugins" => plugins::run(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "cargo xtask <command>\n\n  run [--release] [-- SERVE ARGS]  start omnigate with dev defaults (first admin created on an empty ./data)\n  test                             plugins, fmt check, clippy -D warnings, all tests, console e2e in Chromium\n  plugins                          build plugins/ for wasm32-wasip2 (adds the target if missing)\n  bench [--runs N] [--secs S]      HTTPS req/s vs a bare hyper+rustls baseline, idle RSS, start-up time\n  bench ingest [--runs N] [--secs S] [--agents N]\n                                   durable inbound messages/s with agents on WebSockets, latency, memory of idle consoles\n  bench search [--messages N]      history search latency over N stored messages"
+                "cargo xtask <command>\n\n  run [--release] [-- SERVE ARGS]  start omnigate with dev defaults (first admin created on an empty ./data)\n  test                             plugins, fmt check, clippy -D warnings, all tests, console e2e in Chromium\n  plugins                          build plugins/ for wasm32-wasip2 (adds the target if missing)\n  bench [--runs N] [--secs S]      HTTPS req/s vs a bare hyper+rustls baseline, idle RSS, start-up time\n  bench ingest [--runs N] [--secs S] [--agents N] [--compare BIN] [--compare-plugin KIND=WASM]\n                                   durable inbound messages/s with agents on WebSockets, latency, memory of idle consoles\n  bench search [--messages N]      history search latency over N stored messages"
             );
             Ok(())
         }

@@ -82,9 +82,7 @@ impl Engine {
         &self,
         channel: &ChannelRecord,
     ) -> Result<(Arc<Loaded>, Arc<Binding>), WebhookRefusal> {
-        let plugins = self.plugins().ok_or_else(|| {
-            WebhookRefusal::Unavailable("plugins are not running on this server".into())
-        })?;
+        let plugins = self.running_plugins()?;
         let loaded = plugins
             .channel_plugin(&channel.kind)
             .map_err(|e| unavailable(channel, &e))?;
@@ -94,6 +92,23 @@ impl Engine {
         Ok((loaded, binding))
     }
 
+    fn running_plugins(&self) -> Result<&Arc<super::Plugins>, WebhookRefusal> {
+        self.plugins().ok_or_else(|| {
+            WebhookRefusal::Unavailable("plugins are not running on this server".into())
+        })
+    }
+
+    /// Runs a webhook's computing plugin call on the parse threads.
+    async fn compute<T: Send + 'static>(
+        &self,
+        call: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, WebhookRefusal> {
+        self.running_plugins()?
+            .compute(call)
+            .await
+            .map_err(|_| WebhookRefusal::Unavailable("the plugin call did not finish".into()))
+    }
+
     /// Answers a provider's subscription handshake (a GET on the webhook).
     pub async fn plugin_handshake(
         &self,
@@ -101,7 +116,7 @@ impl Engine {
         request: WebhookRequest,
     ) -> Result<WebhookResponse, WebhookRefusal> {
         let (loaded, binding) = self.channel_plugin(channel)?;
-        blocking(move || loaded.plugin.handshake(&binding, &request))
+        self.compute(move || loaded.plugin.handshake(&binding, &request))
             .await?
             .map_err(|e| failing(channel, &e))
     }
@@ -123,7 +138,11 @@ impl Engine {
             let (loaded, binding) = (Arc::clone(&loaded), Arc::clone(&binding));
             move || loaded.plugin.parse_webhook(&binding, &request)
         };
-        let events = match blocking(parse).await?.map_err(|e| failing(channel, &e))? {
+        let events = match self
+            .compute(parse)
+            .await?
+            .map_err(|e| failing(channel, &e))?
+        {
             Ok(events) => events,
             Err(WebhookError::Unauthenticated(why)) => {
                 return Err(WebhookRefusal::Unauthenticated(why));

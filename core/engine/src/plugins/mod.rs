@@ -13,6 +13,7 @@
 //! per-plugin key-value tree (quota checked in the same transaction as the
 //! write), and a breaker trip becomes an audit record admins see.
 
+mod call_pool;
 pub mod channel;
 pub mod commerce;
 mod services;
@@ -161,6 +162,8 @@ pub struct Plugins {
     admin: std::sync::Mutex<()>,
     /// See [`ChangeHook`]; shared with the breaker's event sink.
     on_change: Arc<std::sync::OnceLock<ChangeHook>>,
+    /// Where webhooks are parsed (see [`call_pool`]).
+    parse_pool: call_pool::CallPool,
 }
 
 impl Plugins {
@@ -193,6 +196,8 @@ impl Plugins {
             events,
         };
         let host = PluginHost::new(config, services)?;
+        let parse_pool = call_pool::CallPool::per_core()
+            .map_err(|e| PluginsError::Io(format!("starting the plugin call threads: {e}")))?;
         Ok(Arc::new(Plugins {
             host,
             store,
@@ -205,7 +210,18 @@ impl Plugins {
             shop_bindings: RwLock::default(),
             admin: std::sync::Mutex::new(()),
             on_change,
+            parse_pool,
         }))
+    }
+
+    /// Runs a call that computes and waits on nothing (a webhook's parse,
+    /// a handshake) on the parse threads; see [`call_pool`] for why calls
+    /// that wait on a provider must not.
+    pub(crate) async fn compute<T: Send + 'static>(
+        &self,
+        call: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, call_pool::NotRun> {
+        self.parse_pool.run(call).await
     }
 
     /// Loads every enabled plugin. One that fails stays installed and is
