@@ -284,11 +284,14 @@ fn measure(
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| format!("running ingest_load: {e}"))?;
-    let stdout = idle.stdout.take().ok_or("no stdout")?;
+    let mut stdout = BufReader::new(idle.stdout.take().ok_or("no stdout")?);
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
+    // First the agents log in (the tool then waits two seconds), then the
+    // sockets open.
+    stdout.read_line(&mut line).map_err(|e| e.to_string())?;
+    let logged_in_kb = rss_kb(server.child.id())?;
+    line.clear();
+    stdout.read_line(&mut line).map_err(|e| e.to_string())?;
     std::thread::sleep(Duration::from_secs(2));
     let idle_kb = rss_kb(server.child.id())?;
     let _ = idle.kill();
@@ -422,11 +425,13 @@ fn measure(
         list_mb(&rss)
     );
     println!(
-        "| RSS with {} idle console WebSockets ({}), MB | {:.1} (before: {:.1}) | |",
+        "| RSS with {} idle console WebSockets ({}), MB | {:.1} (at start: {:.1}; after {} agents logged in: {:.1}) | |",
         o.idle,
         line.trim(),
         idle_kb / 1024.0,
-        before_kb / 1024.0
+        before_kb / 1024.0,
+        o.agents,
+        logged_in_kb / 1024.0
     );
     println!(
         "\n{} keep-alive HTTP/1.1 connections over TLS 1.3, {} s per run, {} contacts; server, baseline and load generator share the 2 cores.",

@@ -389,6 +389,10 @@ async fn main() {
         let stop = Arc::new(AtomicBool::new(false));
         let mut readers = Vec::new();
         if let Some(idle) = o.idle_agents {
+            // The caller measures the server once the agents have logged
+            // in (each login hashed a password) and before any socket.
+            println!("{}", json!({ "logged_in": tokens.len() }));
+            tokio::time::sleep(Duration::from_secs(2)).await;
             // Idle consoles: `idle` sockets over the agents' tokens, kept
             // open while the caller measures the server's memory.
             let mut sockets = Vec::with_capacity(idle);

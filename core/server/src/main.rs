@@ -2,6 +2,7 @@
 //! the library crates. `main` maps errors to exit codes; the work is in
 //! [`commands`] and [`serve`].
 
+mod allocator;
 mod clock;
 mod commands;
 mod logging;
@@ -209,6 +210,7 @@ mod exit {
 }
 
 fn main() -> ExitCode {
+    allocator::return_large_blocks_to_the_system();
     let cli = Cli::parse();
     let settings = match settings::Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,

@@ -84,11 +84,13 @@ pub(crate) async fn events(
             )));
         }
     }
-    // Consoles only read on this socket: small buffers keep ten thousand
-    // idle consoles in a few hundred megabytes (tungstenite's defaults
-    // reserve 128 KiB each way per socket).
+    // Consoles only read on this socket (they send pongs and a close):
+    // small buffers keep ten thousand idle consoles near a hundred
+    // megabytes. tungstenite's defaults reserve 128 KiB each way, and its
+    // read buffer is filled to its size on every read, so even 4 KiB was a
+    // third of an idle socket's memory; a larger frame grows it as needed.
     Ok(upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(256)
         .write_buffer_size(0)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(64 * 1024)
