@@ -298,7 +298,7 @@ fn measure(
     let _ = idle.wait();
     stop(server)?;
 
-    let ratios: Vec<f64> = ours.iter().zip(&bare).map(|(a, b)| 100.0 * a / b).collect();
+    let ratios = per_round(&ours, &bare);
     println!("\n| figure | median | runs |");
     println!("|---|---|---|");
     println!(
@@ -318,16 +318,8 @@ fn measure(
         percents(&ratios)
     );
     if let Some(other) = &o.compare {
-        let compared_ratios: Vec<f64> = compared
-            .iter()
-            .zip(&bare)
-            .map(|(c, b)| 100.0 * c / b)
-            .collect();
-        let gains: Vec<f64> = ours
-            .iter()
-            .zip(&compared)
-            .map(|(a, c)| 100.0 * a / c)
-            .collect();
+        let compared_ratios = per_round(&compared, &bare);
+        let gains = per_round(&ours, &compared);
         println!(
             "| compared binary ({}), msg/s | {:.0} | {} |",
             other.display(),
@@ -348,11 +340,7 @@ fn measure(
     // With --no-plugin there are no plugin rounds to report (and the
     // median of nothing is undefined).
     if !through_plugin.is_empty() {
-        let plugin_ratios: Vec<f64> = through_plugin
-            .iter()
-            .zip(&ours)
-            .map(|(p, a)| 100.0 * p / a)
-            .collect();
+        let plugin_ratios = per_round(&through_plugin, &ours);
         println!(
             "| the same through a channel plugin (signed WhatsApp-shaped webhooks parsed in the sandbox), msg/s | {:.0} | {} |",
             median(&through_plugin),
@@ -365,16 +353,8 @@ fn measure(
         );
     }
     if let Some((kind, file)) = &o.compare_plugin {
-        let to_api: Vec<f64> = through_compared_plugin
-            .iter()
-            .zip(&ours)
-            .map(|(p, a)| 100.0 * p / a)
-            .collect();
-        let to_usual: Vec<f64> = through_plugin
-            .iter()
-            .zip(&through_compared_plugin)
-            .map(|(p, c)| 100.0 * p / c)
-            .collect();
+        let to_api = per_round(&through_compared_plugin, &ours);
+        let to_usual = per_round(&through_plugin, &through_compared_plugin);
         println!(
             "| compared plugin build `{kind}` ({}), msg/s | {:.0} | {} |",
             file.display(),
@@ -438,6 +418,11 @@ fn measure(
         o.connections, o.secs, o.contacts
     );
     Ok(())
+}
+
+/// `a / b` of each round, in percent.
+fn per_round(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(a, b)| 100.0 * a / b).collect()
 }
 
 /// Per-round ratios as a table cell: `74%, 62%, 71%`.
